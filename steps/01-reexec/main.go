@@ -144,7 +144,7 @@ func child(args []string) int {
 }
 
 // setupContainer runs in the child, before the command replaces it.
-// Step 01 isolates nothing yet; each later step adds its calls here.
+// Each step adds its calls here.
 func setupContainer(cfg config) error {
 	return nil
 }
