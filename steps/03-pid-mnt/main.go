@@ -209,10 +209,10 @@ func makeMountsPrivate() error {
 }
 
 // mountProc mounts a fresh proc on /proc. ps and top read /proc, and the
-// /proc we inherited still describes the host's PID namespace. A proc
+// /proc we inherited still describes the host's PID namespace; a proc
 // mounted by a process in the new PID namespace lists only that
-// namespace's processes. It hides the host's /proc only inside our mount
-// namespace: the host's /proc is untouched.
+// namespace's processes. The mount exists only in our mount namespace,
+// so it hides the host's /proc from the container alone.
 func mountProc() error {
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("cannot mount proc on /proc: %w", err)
