@@ -1,0 +1,103 @@
+package harness
+
+import "fmt"
+
+// Catalogue is every check, in course order. A step's test runs the checks
+// of that step and of every earlier one.
+var Catalogue = []Check{
+	// 01 re-exec through /proc/self/exe
+	{"cli.args", 1, "the command gets its arguments, flag-like ones included",
+		"does run pass os.Args after the flags to the child, and the child pass them on to exec unchanged?", checkArgs},
+	{"cli.stdio", 1, "stdin and stdout pass through to the command",
+		"set cmd.Stdin, cmd.Stdout and cmd.Stderr to os.Stdin, os.Stdout and os.Stderr in the parent", checkStdio},
+	{"cli.exit_status", 1, "the runtime exits with the command's exit status",
+		"take the child's status from *exec.ExitError (ExitCode) and os.Exit with it instead of printing ERROR and exiting 1", checkExitStatus},
+	{"cli.usage", 1, "bad usage exits 2 with a line on stderr, never a panic",
+		"check len(os.Args) before os.Args[1], and print usage and os.Exit(2) for an unknown subcommand instead of panic", checkUsage},
+	{"cli.not_found", 1, "a command that does not exist exits 127 with a line naming it",
+		"look the command up with exec.LookPath in the child and exit 127 with a clear line when it fails", checkNotFound},
+	{"cli.exec", 1, "the command replaces the internal child process",
+		"in the child, call unix.Exec (execve) instead of exec.Command(...).Run(), so no child process lingers in between", checkExec},
+
+	// 02 UTS namespace
+	{"uts.hostname", 2, "the container has the hostname given by --hostname",
+		"call unix.Sethostname in the child, before exec, with the --hostname value", checkHostname},
+	{"uts.ns_new", 2, "the container has its own UTS namespace",
+		"add unix.CLONE_NEWUTS to Cloneflags in the parent's SysProcAttr", newNamespace("uts")},
+	{"uts.host_unchanged", 2, "the hostname outside the container does not change",
+		"without CLONE_NEWUTS, sethostname renames the host: add unix.CLONE_NEWUTS to Cloneflags", checkHostUnchanged},
+
+	// 03 PID, mount and IPC namespaces
+	{"pid.one", 3, "the command is PID 1 in its namespace",
+		"add unix.CLONE_NEWPID to Cloneflags, and exec the command in the child rather than starting it as a grandchild", checkPIDOne},
+	{"pid.ns_new", 3, "the container has its own PID namespace",
+		"add unix.CLONE_NEWPID to Cloneflags", newNamespace("pid")},
+	{"proc.only_container", 3, "/proc lists only the container's processes",
+		"mount a fresh proc on /proc in the child (mount(\"proc\", \"/proc\", \"proc\", 0, \"\")) after the PID namespace exists", checkProcOnlyContainer},
+	{"mnt.ns_new", 3, "the container has its own mount namespace",
+		"add unix.CLONE_NEWNS to Cloneflags", newNamespace("mnt")},
+	{"mnt.no_leak", 3, "mounts made inside never appear outside",
+		"make / recursively private (MS_REC|MS_PRIVATE) in the child before any other mount: on systemd hosts / is shared", checkMountsNoLeak},
+	{"ipc.ns_new", 3, "the container has its own IPC namespace",
+		"add unix.CLONE_NEWIPC to Cloneflags", newNamespace("ipc")},
+
+	// 04 pivot_root into the rootfs
+	{"root.is_rootfs", 4, "/ inside the container is the rootfs given by --rootfs",
+		"bind-mount the rootfs onto itself, chdir into it and pivot_root(\".\", \".\") before exec", checkIsRootfs},
+	{"root.host_hidden", 4, "the host's files outside the rootfs are invisible",
+		"pivot_root (not chroot) into the rootfs and detach the old root", checkHostHidden},
+	{"root.oldroot_unmounted", 4, "the old root (the host's tree) is no longer mounted",
+		"after pivot_root, unmount the old root with MNT_DETACH (umount2(\".\", MNT_DETACH) after pivot_root(\".\", \".\"))", checkOldRootUnmounted},
+	{"root.oldroot_removed", 4, "no old-root directory is left in the rootfs",
+		"pivot_root(\".\", \".\") needs no put_old directory; if you made one, remove it after unmounting", checkOldRootRemoved},
+	{"mnt.minimal", 4, "the container's mount table is small: /, a fresh /proc and /dev",
+		"mount proc on /proc and a tmpfs on /dev after pivot_root, and detach the old root", checkMountsMinimal},
+	{"dev.null", 4, "/dev/null is a usable null device",
+		"mount a tmpfs on /dev and mknod /dev/null as a character device 1,3 with mode 0666", checkDevNull},
+	{"rootfs.missing", 4, "a missing rootfs exits 125 with one line naming it",
+		"stat the --rootfs directory in the parent before starting the child, print one line and os.Exit(125)", checkRootfsMissing},
+
+	// 05 cgroup CPU quota
+	{"cgroup.quota_written", 5, "the container's cgroup has the quota --cpus asks for",
+		"write cpus*100000 to cpu.cfs_quota_us (v1) or \"QUOTA 100000\" to cpu.max (v2) of a new stepbox-* cgroup, and put the child's PID in it", checkQuotaWritten},
+	{"cgroup.enforced", 5, "a CPU-burning command gets only about --cpus worth of CPU",
+		"write the child's PID to cgroup.procs of the cgroup with the quota, before the child is released from the sync pipe", checkQuotaEnforced},
+	{"cgroup.removed", 5, "the container's cgroup is gone after it exits",
+		"rmdir the cgroup after cmd.Wait returns, also on failure; the runtime itself must never join it, or rmdir fails with EBUSY", checkCgroupRemoved},
+	{"cgroup.separate", 5, "two containers at once get separate cgroups",
+		"name each container's cgroup uniquely (stepbox-<random>), not one fixed name", checkCgroupsSeparate},
+	{"cgroup.bad_cpus", 5, "a bad --cpus value exits 2 with one line and creates nothing",
+		"validate --cpus (a number from 0.01 to the CPU count) while parsing flags, before anything is created", checkBadCPUs},
+}
+
+// Lookup finds a check by ID.
+func Lookup(id string) (Check, bool) {
+	for _, c := range Catalogue {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// ChecksUpTo lists the checks of step and every earlier step.
+func ChecksUpTo(step int) []Check {
+	var list []Check
+	for _, c := range Catalogue {
+		if c.Step <= step {
+			list = append(list, c)
+		}
+	}
+	return list
+}
+
+// LastStep is the highest step the catalogue has checks for.
+func LastStep() int { return Catalogue[len(Catalogue)-1].Step }
+
+// ValidStep reports an error for a step number the catalogue does not know.
+func ValidStep(step int) error {
+	if step < 1 || step > LastStep() {
+		return fmt.Errorf("step %d does not exist: steps are 1 to %d", step, LastStep())
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/stepbox/stepbox/harness/probe"
+)
+
+// The host's side of cgroups: where a container's cpu cgroup lives, what
+// quota it has, and how to remove one a broken program left behind.
+
+// hostMounts is the host's mount table (the harness runs in the host's
+// mount namespace).
+func hostMounts() []probe.Mount {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	mounts, _ := probe.ParseMountinfo(string(data))
+	return mounts
+}
+
+func hasOption(options, want string) bool {
+	return slices.Contains(strings.Split(options, ","), want)
+}
+
+// cpuCgroupDir finds, on the host, the directory of the cgroup that
+// governs the reported process's CPU: on the v1 cpu hierarchy when the host
+// has one (a hybrid host like this one), else on the cgroup2 hierarchy.
+func cpuCgroupDir(r *probe.Report) (string, error) {
+	if r == nil {
+		return "", errors.New("no probe report")
+	}
+	mounts := hostMounts()
+	for _, m := range mounts {
+		if m.FSType == "cgroup" && hasOption(m.Options, "cpu") {
+			for _, line := range r.Cgroups {
+				if hasOption(line.Controllers, "cpu") {
+					return filepath.Join(m.Point, line.Path), nil
+				}
+			}
+			return "", fmt.Errorf("no cpu line in the container's /proc/self/cgroup")
+		}
+	}
+	for _, m := range mounts {
+		if m.FSType == "cgroup2" {
+			for _, line := range r.Cgroups {
+				if line.ID == "0" {
+					return filepath.Join(m.Point, line.Path), nil
+				}
+			}
+		}
+	}
+	return "", errors.New("no cgroup hierarchy with the cpu controller on the host")
+}
+
+// readQuota reads a cgroup's CPU quota as a number of CPUs; 0 means none.
+func readQuota(dir string) (float64, string, error) {
+	if data, err := os.ReadFile(filepath.Join(dir, "cpu.max")); err == nil {
+		text := strings.TrimSpace(string(data))
+		q, p, _ := strings.Cut(text, " ")
+		return ratio(q, p), "cpu.max " + text, nil
+	}
+	q, err := os.ReadFile(filepath.Join(dir, "cpu.cfs_quota_us"))
+	if err != nil {
+		return 0, "", err
+	}
+	p, err := os.ReadFile(filepath.Join(dir, "cpu.cfs_period_us"))
+	if err != nil {
+		return 0, "", err
+	}
+	qs, ps := strings.TrimSpace(string(q)), strings.TrimSpace(string(p))
+	return ratio(qs, ps), fmt.Sprintf("cpu.cfs_quota_us %s, cpu.cfs_period_us %s", qs, ps), nil
+}
+
+func ratio(quota, period string) float64 {
+	q, err1 := strconv.ParseFloat(quota, 64)
+	p, err2 := strconv.ParseFloat(period, 64)
+	if err1 != nil || err2 != nil || p <= 0 || q < 0 {
+		return 0
+	}
+	return q / p
+}
+
+// stepboxCgroups lists the cgroup directories on the host whose name says
+// stepbox, on every cgroup hierarchy, three levels deep.
+func stepboxCgroups() []string {
+	var found []string
+	for _, m := range hostMounts() {
+		if m.FSType != "cgroup" && m.FSType != "cgroup2" {
+			continue
+		}
+		_ = filepath.WalkDir(m.Point, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return nil
+			}
+			if strings.Count(strings.TrimPrefix(path, m.Point), "/") > 3 {
+				return filepath.SkipDir
+			}
+			if strings.Contains(strings.ToLower(d.Name()), "stepbox") {
+				found = append(found, path)
+			}
+			return nil
+		})
+	}
+	slices.Sort(found)
+	return slices.Compact(found)
+}
+
+// removeCgroup kills whatever is left in a cgroup and removes it, deepest
+// first. It is how the harness restores the host after a broken program.
+func removeCgroup(dir string) error {
+	var dirs []string
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, path)
+		}
+		return nil
+	})
+	slices.Reverse(dirs)
+	var errs []error
+	for _, d := range dirs {
+		if data, err := os.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil {
+			for _, f := range strings.Fields(string(data)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+		errs = append(errs, rmdirRetry(d))
+	}
+	return errors.Join(errs...)
+}
+
+// rmdirRetry removes a cgroup directory, waiting for killed tasks to go.
+func rmdirRetry(dir string) error {
+	var err error
+	for i := 0; i < 100; i++ {
+		if err = os.Remove(dir); err == nil || errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
+}

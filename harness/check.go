@@ -1,0 +1,150 @@
+package harness
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Check is one claim a step makes, proved on a real kernel.
+type Check struct {
+	ID     string // stable, e.g. "pid.one"
+	Step   int    // the step that introduces it
+	Proves string // what passing proves, in one line
+	Hint   string // the likely cause and the fix when it fails
+	Run    func(*Env) Outcome
+}
+
+// Outcome is the result of one check: pass, or what was expected and what
+// was seen instead.
+type Outcome struct {
+	Pass     bool
+	Expected string
+	Got      string
+}
+
+func pass() Outcome { return Outcome{Pass: true} }
+
+func fail(expected, got string, args ...any) Outcome {
+	return Outcome{Expected: expected, Got: fmt.Sprintf(got, args...)}
+}
+
+// Verdict is a check's outcome with the check it belongs to.
+type Verdict struct {
+	Check
+	Outcome
+}
+
+// Line is the one-line form stepcheck prints and tests report:
+// "PASS pid.one" or "FAIL pid.one: expected ..., got ... — hint: ...".
+func (v Verdict) Line() string {
+	if v.Pass {
+		return "PASS " + v.ID
+	}
+	return fmt.Sprintf("FAIL %s: expected %s, got %s — hint: %s", v.ID, v.Expected, v.Got, v.Hint)
+}
+
+// Env is everything the checks need to exercise one binary: the binary,
+// the step it claims to implement, and a scratch space for its runs.
+type Env struct {
+	Bin      string
+	Step     int
+	Base     string // the shared, read-only base rootfs
+	scratch  string
+	hostname string // the --hostname the standard run asks for
+
+	mu       sync.Mutex
+	standard *Result
+}
+
+// NewEnv prepares to check bin as an implementation of step.
+func NewEnv(bin string, step int) (*Env, error) {
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("binary to check: %w", err)
+	}
+	base, err := BaseRootfs()
+	if err != nil {
+		return nil, err
+	}
+	scratch, err := os.MkdirTemp("", "stepbox-check-")
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Bin: abs, Step: step, Base: base, scratch: scratch, hostname: "sbx-" + randomHex(4)}
+	if err := os.WriteFile(e.hostMarker(), []byte("host only\n"), 0o644); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close removes the scratch space.
+func (e *Env) Close() error { return os.RemoveAll(e.scratch) }
+
+// Verify runs one check.
+func (e *Env) Verify(c Check) Verdict {
+	return Verdict{Check: c, Outcome: c.Run(e)}
+}
+
+// hostMarker is a file on the host, outside any rootfs, that a container
+// with its own root must not see.
+func (e *Env) hostMarker() string { return filepath.Join(e.scratch, "host-marker") }
+
+// rootfsTokenFile holds a token unique to each rootfs copy, so a check can
+// tell the container's / is that copy and nothing else.
+const rootfsTokenFile = "/etc/stepbox-rootfs"
+
+func (e *Env) copyRootfs(dst string) error {
+	if err := CopyTree(e.Base, dst); err != nil {
+		return fmt.Errorf("copying the rootfs: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dst, rootfsTokenFile), []byte(randomHex(8)+"\n"), 0o644)
+}
+
+// runFlags are the flags every run passes, as far as the step has them.
+func (e *Env) runFlags(extra ...string) []string {
+	var flags []string
+	if e.Step >= 2 {
+		flags = append(flags, "--hostname", e.hostname)
+	}
+	return append(flags, extra...)
+}
+
+// report is the run most checks read: the probe's report, with the step's
+// flags. It runs once per Env; a failed outcome says why there is none.
+func (e *Env) report() (*Result, Outcome) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.standard == nil {
+		res, err := e.Run(Invocation{
+			Flags: e.runFlags(),
+			Probe: []string{"report", "--look", e.hostMarker(), "--read", rootfsTokenFile},
+		})
+		if err != nil {
+			return nil, fail("the probe to run", "a harness error: %v", err)
+		}
+		e.standard = res
+	}
+	if e.standard.Report == nil {
+		return nil, fail("the probe's report on stdout", "none: %s", e.standard.Describe())
+	}
+	return e.standard, pass()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// hasPanic reports whether output looks like a Go panic or crash.
+func hasPanic(stderr string) bool {
+	return strings.Contains(stderr, "panic:") || strings.Contains(stderr, "goroutine ")
+}

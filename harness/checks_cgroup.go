@@ -1,0 +1,148 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/stepbox/stepbox/harness/probe"
+)
+
+// Step 05: a CPU quota through cgroups.
+
+// liveCgroup runs the probe paused with the given --cpus and calls look
+// with the container's cpu cgroup directory on the host while it runs.
+func (e *Env) liveCgroup(cpus string, look func(dir string, err error)) (*Result, error) {
+	return e.Run(Invocation{
+		Flags: e.runFlags("--cpus", cpus),
+		Probe: []string{"report", "--pause"},
+		Hold:  func(r *probe.Report) { look(cpuCgroupDir(r)) },
+	})
+}
+
+// ownCgroup is the outcome for a cgroup directory the runtime should have
+// made for this container alone.
+func ownCgroup(dir string, err error) (Outcome, bool) {
+	if err != nil {
+		return fail("the container in a cgroup of its own", "%v", err), false
+	}
+	if !strings.Contains(dir, "stepbox") {
+		return fail("the container in its own cgroup (a name with \"stepbox\")", "it is in %s", dir), false
+	}
+	return pass(), true
+}
+
+func checkQuotaWritten(e *Env) Outcome {
+	out := fail("a look at the cgroup", "the probe never reported")
+	res, err := e.liveCgroup("0.3", func(dir string, err error) {
+		var ok bool
+		if out, ok = ownCgroup(dir, err); !ok {
+			return
+		}
+		cpus, text, err := readQuota(dir)
+		if err != nil {
+			out = fail("a CPU quota on "+dir, "%v", err)
+		} else if cpus < 0.299 || cpus > 0.301 {
+			out = fail("a quota of 0.3 CPUs (cpu.max 30000 100000, or cfs_quota_us 30000 with cfs_period_us 100000)", "%s", text)
+		}
+	})
+	if err != nil {
+		return fail("the container to run", "a harness error: %v", err)
+	}
+	if res.Report == nil {
+		return fail("the probe's report", "none: %s", res.Describe())
+	}
+	return out
+}
+
+// checkQuotaEnforced burns every CPU for two seconds under --cpus 0.25: a
+// quota in force keeps it near 0.25 CPUs; without one it gets about one
+// CPU per thread.
+func checkQuotaEnforced(e *Env) Outcome {
+	const cpus, limit = 0.25, 0.4
+	res, err := e.Run(Invocation{
+		Flags: e.runFlags("--cpus", fmt.Sprint(cpus)),
+		Probe: []string{"report", "--burn", "2s"},
+	})
+	if err != nil {
+		return fail("the container to run", "a harness error: %v", err)
+	}
+	if res.Report == nil || res.Report.Burn == nil {
+		return fail("the probe's CPU burn report", "none: %s", res.Describe())
+	}
+	b := res.Report.Burn
+	if got := b.CPUs(); got > limit || got <= 0.02 {
+		return fail(fmt.Sprintf("about %.2f CPUs used (at most %.2f)", cpus, limit),
+			"%.2f CPUs (%.2fs of CPU in %.2fs on %d threads)", got, b.CPUSeconds, b.WallSeconds, b.Threads)
+	}
+	return pass()
+}
+
+func checkCgroupRemoved(e *Env) Outcome {
+	var seen string
+	out := fail("a look at the cgroup", "the probe never reported")
+	res, err := e.liveCgroup("0.5", func(dir string, err error) {
+		var ok bool
+		if out, ok = ownCgroup(dir, err); ok {
+			seen = dir
+		}
+	})
+	if err != nil {
+		return fail("the container to run", "a harness error: %v", err)
+	}
+	if seen == "" {
+		return out
+	}
+	if res.TimedOut {
+		return fail("the runtime to exit", "%s", res.Describe())
+	}
+	if _, err := os.Stat(seen); err == nil {
+		cleanup := removeCgroup(seen)
+		return fail("the container's cgroup removed after it exited", "%s still there (the harness removed it: %v)", seen, cleanup)
+	}
+	return pass()
+}
+
+func checkCgroupsSeparate(e *Env) Outcome {
+	var first, second string
+	out := fail("two containers at once", "the first probe never reported")
+	_, err := e.liveCgroup("0.5", func(dir string, err error) {
+		var ok bool
+		if out, ok = ownCgroup(dir, err); !ok {
+			return
+		}
+		first = dir
+		out = fail("two containers at once", "the second probe never reported")
+		_, err = e.liveCgroup("0.5", func(dir string, err error) {
+			if out, ok = ownCgroup(dir, err); ok {
+				second = dir
+			}
+		})
+	})
+	if err != nil {
+		return fail("the containers to run", "a harness error: %v", err)
+	}
+	if out.Pass && first == second {
+		return fail("two containers in two cgroups", "both in %s", first)
+	}
+	return out
+}
+
+func checkBadCPUs(e *Env) Outcome {
+	before := stepboxCgroups()
+	for _, value := range []string{"abc", "0", "-1", "100000", "NaN"} {
+		res, err := e.Run(Invocation{Argv: append(append([]string{"run"}, e.runFlags("--cpus", value)...), "/bin/true")})
+		if err != nil {
+			return fail("the binary to run", "a harness error: %v", err)
+		}
+		lines := strings.Split(strings.TrimSpace(res.Stderr), "\n")
+		if res.Exit != 2 || len(lines) != 1 || lines[0] == "" || hasPanic(res.Stderr) {
+			return fail(fmt.Sprintf("--cpus %s refused: exit status 2 and one line on stderr", value), "%s", res.Describe())
+		}
+	}
+	if after := stepboxCgroups(); !slices.Equal(before, after) {
+		return fail("no cgroup made for a refused --cpus", "%v", multisetMinus(after, before))
+	}
+	return pass()
+}

@@ -1,0 +1,91 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Step 01: the command line contract.
+
+func checkArgs(e *Env) Outcome {
+	want := []string{"one", "two words", "--flag", "-c", ""}
+	res, err := e.Run(Invocation{Flags: e.runFlags(), Probe: append([]string{"args"}, want...)})
+	if err != nil {
+		return fail("the command to run", "a harness error: %v", err)
+	}
+	var got []string
+	if json.Unmarshal([]byte(strings.TrimSpace(res.Stdout)), &got) != nil || res.Exit != 0 {
+		return fail(fmt.Sprintf("the command to print its arguments %q", want), "%s and stdout %q", res.Describe(), res.Stdout)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		return fail(fmt.Sprintf("arguments %q", want), "%q", got)
+	}
+	return pass()
+}
+
+func checkStdio(e *Env) Outcome {
+	input := "stdin reaches the container " + randomHex(4) + "\n"
+	res, err := e.Run(Invocation{Flags: e.runFlags(), Probe: []string{"cat"}, Stdin: input})
+	if err != nil {
+		return fail("the command to run", "a harness error: %v", err)
+	}
+	if res.Stdout != input {
+		return fail(fmt.Sprintf("stdout %q copied from stdin", input), "stdout %q (%s)", res.Stdout, res.Describe())
+	}
+	return pass()
+}
+
+func checkExitStatus(e *Env) Outcome {
+	res, err := e.Run(Invocation{Flags: e.runFlags(), Probe: []string{"exit", "7"}})
+	if err != nil {
+		return fail("the command to run", "a harness error: %v", err)
+	}
+	if res.Exit != 7 {
+		return fail("exit status 7, the command's own", "%s", res.Describe())
+	}
+	return pass()
+}
+
+func checkUsage(e *Env) Outcome {
+	cases := [][]string{{}, {"bogus"}, {"run"}, {"run", "--no-such-flag", "/bin/true"}}
+	for _, argv := range cases {
+		res, err := e.Run(Invocation{Argv: argv})
+		if err != nil {
+			return fail("the binary to run", "a harness error: %v", err)
+		}
+		if res.Exit != 2 || strings.TrimSpace(res.Stderr) == "" || hasPanic(res.Stderr) {
+			return fail("exit status 2 and a usage line on stderr", "%s", res.Describe())
+		}
+	}
+	return pass()
+}
+
+func checkNotFound(e *Env) Outcome {
+	name := "stepbox-no-such-command"
+	res, err := e.Run(Invocation{Flags: e.runFlags(), Cmd: []string{name}})
+	if err != nil {
+		return fail("the binary to run", "a harness error: %v", err)
+	}
+	if res.Exit != 127 || !strings.Contains(res.Stderr, name) || hasPanic(res.Stderr) {
+		return fail(fmt.Sprintf("exit status 127 and a line naming %q", name), "%s", res.Describe())
+	}
+	return pass()
+}
+
+// checkExec: when the child execs the command, the command's parent is the
+// runtime's parent process (or, in a new PID namespace, nobody: PID 0).
+func checkExec(e *Env) Outcome {
+	res, out := e.report()
+	if res == nil {
+		return out
+	}
+	ppid := res.Report.PPID
+	if ppid != 0 && ppid != res.Witness.BinPID {
+		return fail(fmt.Sprintf("the command's parent to be the runtime (PID %d)", res.Witness.BinPID),
+			"parent PID %d: another process sits in between", ppid)
+	}
+	return pass()
+}

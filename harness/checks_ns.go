@@ -1,0 +1,110 @@
+package harness
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Steps 02 and 03: namespaces.
+
+func checkHostname(e *Env) Outcome {
+	res, out := e.report()
+	if res == nil {
+		return out
+	}
+	if res.Report.Hostname != e.hostname {
+		return fail(fmt.Sprintf("hostname %q inside", e.hostname), "%q", res.Report.Hostname)
+	}
+	return pass()
+}
+
+// newNamespace checks that the container's namespace of a kind is not the
+// one the runtime was started in.
+func newNamespace(kind string) func(*Env) Outcome {
+	return func(e *Env) Outcome {
+		res, out := e.report()
+		if res == nil {
+			return out
+		}
+		inside, outside := res.Report.Namespaces[kind], res.Witness.Namespaces[kind]
+		if inside == "" || inside == outside {
+			return fail(fmt.Sprintf("a new %s namespace (outside is %s)", kind, outside), "%s", inside)
+		}
+		return pass()
+	}
+}
+
+func checkHostUnchanged(e *Env) Outcome {
+	res, out := e.report()
+	if res == nil {
+		return out
+	}
+	w := res.Witness
+	if w.HostnameBefore != w.HostnameAfter {
+		return fail(fmt.Sprintf("the hostname outside to stay %q", w.HostnameBefore), "%q after the run", w.HostnameAfter)
+	}
+	return pass()
+}
+
+func checkPIDOne(e *Env) Outcome {
+	res, out := e.report()
+	if res == nil {
+		return out
+	}
+	if res.Report.PID != 1 {
+		return fail("the command to be PID 1", "PID %d", res.Report.PID)
+	}
+	return pass()
+}
+
+func checkProcOnlyContainer(e *Env) Outcome {
+	res, out := e.report()
+	if res == nil {
+		return out
+	}
+	pids := res.Report.ProcPIDs
+	if !slices.Contains(pids, 1) || len(pids) > 2 {
+		return fail("/proc to list only the container's processes (PID 1)", "%d processes: %s", len(pids), shortInts(pids, 10))
+	}
+	return pass()
+}
+
+// checkMountsNoLeak: the runtime's sandbox has a shared /, so a mount made
+// in a namespace that is not private appears outside too.
+func checkMountsNoLeak(e *Env) Outcome {
+	res, out := e.report()
+	if res == nil {
+		return out
+	}
+	extra := multisetMinus(res.Witness.MountsAfter, res.Witness.MountsBefore)
+	if len(extra) > 0 {
+		return fail("no new mounts outside the container", "%s", strings.Join(extra, "; "))
+	}
+	return pass()
+}
+
+// multisetMinus returns the items of a not matched by an item of b.
+func multisetMinus(a, b []string) []string {
+	left := map[string]int{}
+	for _, s := range b {
+		left[s]++
+	}
+	var extra []string
+	for _, s := range a {
+		if left[s] > 0 {
+			left[s]--
+			continue
+		}
+		extra = append(extra, s)
+	}
+	return extra
+}
+
+func shortInts(xs []int, n int) string {
+	s := fmt.Sprint(xs[:min(n, len(xs))])
+	if len(xs) > n {
+		s = strings.TrimSuffix(s, "]") + " ...]"
+	}
+	return s
+}

@@ -1,0 +1,100 @@
+package harness
+
+import (
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/go-multierror"
+	"golang.org/x/sys/unix"
+)
+
+// HostState is what the host guard compares before and after each
+// privileged test: nothing a test does may change it.
+type HostState struct {
+	Hostname string
+	Mounts   []string // "mount-point fstype source", sorted
+	Cgroups  []string // cgroup directories named stepbox*
+	Links    []string // network interfaces
+	Rootfs   []string // the shared base rootfs: "path mode size"
+}
+
+// SnapshotHost reads the host's state; base is the shared rootfs.
+func SnapshotHost(base string) HostState {
+	s := HostState{
+		Mounts:  hostMountPoints(),
+		Cgroups: stepboxCgroups(),
+		Rootfs:  treeListing(base),
+	}
+	s.Hostname, _ = os.Hostname()
+	if ifaces, err := net.Interfaces(); err == nil {
+		for _, i := range ifaces {
+			s.Links = append(s.Links, i.Name)
+		}
+	}
+	return s
+}
+
+func treeListing(dir string) []string {
+	var list []string
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			list = append(list, path+" unreadable")
+			return nil
+		}
+		info, err := d.Info()
+		if err == nil {
+			rel, _ := filepath.Rel(dir, path)
+			list = append(list, fmt.Sprintf("%s %v %d", rel, info.Mode(), info.Size()))
+		}
+		return nil
+	})
+	return list
+}
+
+// HostGuard holds the host lock for one privileged test or check run, so
+// tests in other packages cannot change the host under it.
+type HostGuard struct {
+	lock   *os.File
+	base   string
+	before HostState
+}
+
+// StartGuard takes the host lock and snapshots the host.
+func StartGuard(base string) (*HostGuard, error) {
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "stepbox-host.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("locking the host: %w", err)
+	}
+	return &HostGuard{lock: lock, base: base, before: SnapshotHost(base)}, nil
+}
+
+// Finish snapshots the host again, removes stepbox cgroups that appeared,
+// releases the lock, and returns a diff of what changed ("" if nothing).
+func (g *HostGuard) Finish() string {
+	defer g.lock.Close()
+	after := SnapshotHost(g.base)
+	diff := cmp.Diff(g.before, after)
+	var errs *multierror.Error
+	for _, dir := range multisetMinus(after.Cgroups, g.before.Cgroups) {
+		errs = multierror.Append(errs, removeCgroup(dir))
+	}
+	if diff == "" {
+		return ""
+	}
+	msg := "the host changed (- before, + after):\n" + diff
+	if err := errs.ErrorOrNil(); err != nil {
+		msg += fmt.Sprintf("\ncleaning up leaked cgroups failed: %v", err)
+	} else if !slices.Equal(after.Cgroups, g.before.Cgroups) {
+		msg += "\nthe harness removed the leaked cgroups"
+	}
+	return msg
+}

@@ -1,0 +1,140 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// A Mutant is a known-bad program: a reference step with exactly one
+// deliberate defect, made by editing its source at build time (go build
+// -overlay), so the step folders hold only good code. The harness's tests
+// prove that Check rejects it: a check that cannot fail is a defect.
+type Mutant struct {
+	Check  string // the check that must reject it
+	Step   int    // the reference step it is made from
+	Defect string // the defect, in a learner's words
+	Edits  []Edit // applied to the step's main.go, each must match once
+}
+
+// Edit replaces Old, which must occur exactly once, with New.
+type Edit struct{ Old, New string }
+
+// dropCall edits out a call of the form `if err := CALL; err != nil {`,
+// leaving the function itself in place (and unused).
+func dropCall(call string) Edit {
+	return Edit{"if err := " + call + "; err != nil {", "if err := error(nil); err != nil {"}
+}
+
+// Mutants lists one or more known-bad programs for every check.
+var Mutants = []Mutant{
+	{"cli.args", 1, "passes only the command name to the child, not its arguments",
+		[]Edit{{"return append(args, cfg.command...)", "return append(args, cfg.command[0])"}}},
+	{"cli.stdio", 1, "does not connect the child's stdin and stdout",
+		[]Edit{{"cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr", "cmd.Stderr = os.Stderr"}}},
+	{"cli.exit_status", 1, "exits 1 whenever the command fails, as the article does",
+		[]Edit{{"return cmd.ProcessState.ExitCode(), nil", "return min(cmd.ProcessState.ExitCode(), 1), nil"}}},
+	{"cli.usage", 1, "panics on an unknown subcommand, as the article does",
+		[]Edit{{`return usageFailed(fmt.Errorf("unknown subcommand %q", args[0]))`, `panic("wat should I do")`}}},
+	{"cli.not_found", 1, "exits 125 instead of 127 when the command does not exist",
+		[]Edit{{"failed(exitNotFound,", "failed(exitRuntime,"}}},
+	{"cli.exec", 1, "starts the command as a grandchild with Run, as the article does, instead of exec",
+		[]Edit{{"err = unix.Exec(path, command, os.Environ())",
+			"_ = unix.Exec // unused now\n\tc := exec.Command(path, command[1:]...)\n\tc.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr\n\tif err = c.Run(); err == nil {\n\t\treturn 0\n\t}"}}},
+
+	{"uts.hostname", 2, "ignores --hostname",
+		[]Edit{dropCall("setHostname(cfg.hostname)")}},
+	{"uts.ns_new", 2, "forgets CLONE_NEWUTS",
+		[]Edit{{"Cloneflags: unix.CLONE_NEWUTS,", "Cloneflags: 0,"}}},
+	{"uts.host_unchanged", 2, "forgets CLONE_NEWUTS, so sethostname renames the machine around it",
+		[]Edit{{"Cloneflags: unix.CLONE_NEWUTS,", "Cloneflags: 0,"}}},
+
+	{"pid.one", 3, "forgets CLONE_NEWPID",
+		[]Edit{{"unix.CLONE_NEWPID |", "0 |"}}},
+	{"pid.ns_new", 3, "forgets CLONE_NEWPID",
+		[]Edit{{"unix.CLONE_NEWPID |", "0 |"}}},
+	{"proc.only_container", 3, "does not mount a fresh /proc",
+		[]Edit{dropCall("mountProc()")}},
+	{"mnt.ns_new", 3, "forgets CLONE_NEWNS",
+		[]Edit{{"unix.CLONE_NEWNS |", "0 |"}}},
+	{"mnt.no_leak", 3, "mounts /proc without first making / private",
+		[]Edit{dropCall("makeMountsPrivate()")}},
+	{"ipc.ns_new", 3, "forgets CLONE_NEWIPC",
+		[]Edit{{"unix.CLONE_NEWIPC,", "0,"}}},
+
+	{"root.is_rootfs", 4, "never pivots into the rootfs",
+		[]Edit{dropCall("pivotRoot(cfg.rootfs)"), dropCall("detachOldRoot()")}},
+	{"root.host_hidden", 4, "never pivots into the rootfs",
+		[]Edit{dropCall("pivotRoot(cfg.rootfs)"), dropCall("detachOldRoot()")}},
+	{"root.oldroot_unmounted", 4, "leaves the old root mounted after pivot_root",
+		[]Edit{{`unix.Unmount(".", unix.MNT_DETACH)`, "error(nil)"}}},
+	{"root.oldroot_removed", 4, "pivots into an oldrootfs directory and leaves it there, as the article does",
+		[]Edit{
+			{`if err := unix.PivotRoot(".", "."); err != nil {`, "_ = os.Mkdir(\"oldrootfs\", 0o700)\n\tif err := unix.PivotRoot(\".\", \"oldrootfs\"); err != nil {"},
+			{`unix.Unmount(".", unix.MNT_DETACH)`, `unix.Unmount("/oldrootfs", unix.MNT_DETACH)`},
+		}},
+	{"mnt.minimal", 4, "does not mount /proc in the new root",
+		[]Edit{dropCall("mountProc()")}},
+	{"dev.null", 4, "creates no device nodes in /dev",
+		[]Edit{dropCall("makeDevices()")}},
+	{"rootfs.missing", 4, "panics when the rootfs is missing",
+		[]Edit{{"if errors.Is(err, fs.ErrNotExist) {", "if errors.Is(err, fs.ErrNotExist) {\n\t\tpanic(err)"}}},
+}
+
+// MutantName is the binary name of a mutant, unique per check.
+func MutantName(m Mutant) string { return "mutant-" + m.Check }
+
+// MutatedSource returns the step's main.go with the mutant's edits, or an
+// error naming an edit that no longer matches exactly once.
+func MutatedSource(root string, m Mutant) (path, src string, err error) {
+	dir, err := StepDir(root, m.Step)
+	if err != nil {
+		return "", "", err
+	}
+	path = filepath.Join(root, dir, "main.go")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", err
+	}
+	src = string(data)
+	for _, e := range m.Edits {
+		if n := strings.Count(src, e.Old); n != 1 {
+			return "", "", fmt.Errorf("mutant for %s: %q occurs %d times in %s, want once: update the mutant", m.Check, e.Old, n, path)
+		}
+		src = strings.Replace(src, e.Old, e.New, 1)
+	}
+	return path, src, nil
+}
+
+// BuildMutant builds the known-bad program.
+func BuildMutant(m Mutant) (string, error) {
+	if os.Getenv(PrebuiltEnv) != "" {
+		return Build(MutantName(m), "", nil)
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	path, src, err := MutatedSource(root, m)
+	if err != nil {
+		return "", err
+	}
+	out, err := buildDir()
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(out, MutantName(m)+".go")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		return "", err
+	}
+	return Build(MutantName(m), "./"+filepath.Dir(mustRel(root, path)), map[string]string{path: file})
+}
+
+func mustRel(root, path string) string {
+	rel, err := filepath.Rel(root, path)
+	if err != nil {
+		return path
+	}
+	return rel
+}

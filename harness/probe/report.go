@@ -1,0 +1,76 @@
+// Package probe describes what a process can see of its world: the report
+// the probe binary prints from inside a container, and the code that
+// gathers it. The harness compares a report with the host's view.
+package probe
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Report is one JSON line printed by `probe report`.
+type Report struct {
+	Hostname   string            `json:"hostname"`
+	PID        int               `json:"pid"`
+	PPID       int               `json:"ppid"`
+	UID        int               `json:"uid"`
+	GID        int               `json:"gid"`
+	UIDMap     string            `json:"uid_map,omitempty"`
+	GIDMap     string            `json:"gid_map,omitempty"`
+	Namespaces map[string]string `json:"namespaces"`
+	ProcPIDs   []int             `json:"proc_pids"`
+	Mounts     []Mount           `json:"mounts"`
+	RootDir    []string          `json:"root_entries"`
+	Cgroups    []CgroupLine      `json:"cgroups"`
+	Caps       map[string]string `json:"capabilities,omitempty"`
+	Seccomp    string            `json:"seccomp,omitempty"`
+	NoNewPrivs string            `json:"no_new_privs,omitempty"`
+	Interfaces []string          `json:"interfaces"`
+	DevNull    string            `json:"dev_null"`
+	Exists     map[string]bool   `json:"exists,omitempty"`
+	Files      map[string]string `json:"files,omitempty"`
+	Burn       *Burn             `json:"burn,omitempty"`
+	// Problems lists what the probe could not read, e.g. a missing /proc.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Burn is the CPU the probe used while spinning on every CPU it could see.
+type Burn struct {
+	Threads     int     `json:"threads"`
+	WallSeconds float64 `json:"wall_seconds"`
+	CPUSeconds  float64 `json:"cpu_seconds"`
+}
+
+// CPUs is the average number of CPUs the burn got: CPU time over wall time.
+func (b Burn) CPUs() float64 {
+	if b.WallSeconds == 0 {
+		return 0
+	}
+	return b.CPUSeconds / b.WallSeconds
+}
+
+// CgroupLine is one line of /proc/self/cgroup: "ID:controllers:path".
+type CgroupLine struct {
+	ID          string `json:"id"`
+	Controllers string `json:"controllers"`
+	Path        string `json:"path"`
+}
+
+// Parse reads a report from the probe's JSON output line.
+func Parse(line []byte) (*Report, error) {
+	var r Report
+	if err := json.Unmarshal(line, &r); err != nil {
+		return nil, fmt.Errorf("probe report is not valid JSON: %w", err)
+	}
+	return &r, nil
+}
+
+// HasMountAt reports whether any mount sits on the given mount point.
+func (r *Report) HasMountAt(point string) bool {
+	for _, m := range r.Mounts {
+		if m.Point == point {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,208 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/stepbox/stepbox/harness/probe"
+)
+
+// DefaultTimeout bounds one run of the binary under test.
+const DefaultTimeout = 30 * time.Second
+
+// Invocation is one run of the binary under test. The command is the probe
+// (Probe), another command (Cmd), or the whole argument list is given
+// (Argv) for checks of bad usage.
+type Invocation struct {
+	Flags   []string // run flags before the command, e.g. --hostname x
+	Probe   []string // run the probe with these arguments
+	Cmd     []string // or run this command
+	Argv    []string // or pass exactly these arguments to the binary
+	Stdin   string
+	Timeout time.Duration
+	// Hold, when set, is called as soon as the probe has printed its report
+	// (run it with "report --pause"); the probe exits when Hold returns.
+	// Checks use it to look at a live container from the host.
+	Hold func(*probe.Report)
+}
+
+// Result is what one run produced.
+type Result struct {
+	Argv     []string
+	Stdout   string
+	Stderr   string
+	Exit     int
+	TimedOut bool
+	Report   *probe.Report // the probe's report, when it printed one
+	Witness  Witness       // what the sandbox saw around the run
+	Dir      string        // the run's working directory on the host
+	Rootfs   string        // the run's private rootfs copy on the host
+}
+
+// Describe names the run for a failure message: the command line and what
+// it printed on stderr.
+func (r *Result) Describe() string {
+	s := fmt.Sprintf("`%s` exited %d", strings.Join(r.Argv, " "), r.Exit)
+	if r.TimedOut {
+		s = fmt.Sprintf("`%s` timed out", strings.Join(r.Argv, " "))
+	}
+	if msg := strings.TrimSpace(r.Stderr); msg != "" {
+		s += fmt.Sprintf(" with stderr %q", firstLines(msg, 3))
+	}
+	return s
+}
+
+// Run runs the binary under test once, in a fresh directory holding a
+// private copy of the rootfs (./rootfs, the contract's default), inside a
+// sandbox, with a timeout.
+func (e *Env) Run(inv Invocation) (*Result, error) {
+	dir, err := os.MkdirTemp(e.scratch, "run-")
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Dir: dir, Rootfs: filepath.Join(dir, "rootfs")}
+	if err := e.copyRootfs(res.Rootfs); err != nil {
+		return nil, err
+	}
+	res.Argv = e.argv(inv, res.Rootfs)
+	spec, _ := json.Marshal(sandboxSpec{Argv: res.Argv, Dir: dir, Witness: filepath.Join(dir, "witness.json")})
+
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), sandboxEnv+"="+string(spec))
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS,
+		Setpgid:    true,
+	}
+	stdout := &lineWatcher{first: make(chan struct{})}
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = stdout, &stderr
+	var stdin *os.File
+	if inv.Hold != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stdin, stdin = r, w
+		defer r.Close()
+		defer w.Close()
+	} else {
+		cmd.Stdin = strings.NewReader(inv.Stdin)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the sandbox: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	timeout := inv.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var waitErr error
+	first := stdout.first
+	for finished := false; !finished; {
+		select {
+		case <-first:
+			first = nil
+			if inv.Hold != nil {
+				inv.Hold(parseReport(stdout.String()))
+				stdin.Close()
+			}
+		case waitErr = <-done:
+			finished = true
+		case <-timer.C:
+			res.TimedOut = true
+			// The sandbox leads a process group holding everything the
+			// run started, unless something in it made its own session.
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			waitErr = <-done
+			finished = true
+		}
+	}
+	res.Exit = exitCode(waitErr)
+	res.Stdout, res.Stderr = stdout.String(), stderr.String()
+	res.Report = parseReport(res.Stdout)
+	if data, err := os.ReadFile(filepath.Join(dir, "witness.json")); err == nil {
+		_ = json.Unmarshal(data, &res.Witness)
+	} else if !res.TimedOut {
+		return res, fmt.Errorf("the harness sandbox failed (%s)", res.Describe())
+	}
+	return res, nil
+}
+
+// argv is the full command line for an invocation.
+func (e *Env) argv(inv Invocation, rootfs string) []string {
+	if inv.Argv != nil {
+		return append([]string{e.Bin}, inv.Argv...)
+	}
+	argv := append([]string{e.Bin, "run"}, inv.Flags...)
+	if inv.Cmd != nil {
+		return append(argv, inv.Cmd...)
+	}
+	return append(append(argv, e.ProbePath(rootfs)), inv.Probe...)
+}
+
+// ProbePath is where the command finds the probe: inside the rootfs once
+// the step pivots into it (04 on), on the host before that.
+func (e *Env) ProbePath(rootfs string) string {
+	if e.Step >= 4 {
+		return "/probe"
+	}
+	return filepath.Join(rootfs, "probe")
+}
+
+// parseReport finds the probe's JSON line in its output, if any.
+func parseReport(stdout string) *probe.Report {
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(line, "{") {
+			if r, err := probe.Parse([]byte(line)); err == nil {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// lineWatcher collects output and closes first when the first line is
+// complete.
+type lineWatcher struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	first  chan struct{}
+	closed bool
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.closed && bytes.Contains(w.buf.Bytes(), []byte("\n")) {
+		close(w.first)
+		w.closed = true
+	}
+	return len(p), nil
+}
+
+func (w *lineWatcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = append(lines[:n], "...")
+	}
+	return strings.Join(lines, "\n")
+}

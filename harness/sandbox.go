@@ -1,0 +1,160 @@
+package harness
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stepbox/stepbox/harness/probe"
+)
+
+// The sandbox is the harness's containment: every binary under test runs
+// inside a throwaway UTS and mount namespace made by the harness, so a
+// broken program (one that forgets CLONE_NEWUTS, say) renames the sandbox,
+// not the host. In the sandbox, / is made recursively shared, as on systemd
+// hosts, so the classic propagation bugs show up on every machine. The
+// sandbox is this same executable, re-run with sandboxEnv set: the init
+// below takes over before main or the tests start.
+const sandboxEnv = "STEPBOX_SANDBOX"
+
+// sandboxExit is the status of a sandbox that could not run the binary.
+const sandboxExit = 254
+
+type sandboxSpec struct {
+	Argv    []string `json:"argv"`
+	Dir     string   `json:"dir"`
+	Witness string   `json:"witness"`
+}
+
+// Witness is what the sandbox saw of the world around the binary under
+// test: its namespaces, and its hostname and mounts before and after.
+type Witness struct {
+	BinPID         int               `json:"bin_pid"`
+	Namespaces     map[string]string `json:"namespaces"`
+	HostnameBefore string            `json:"hostname_before"`
+	HostnameAfter  string            `json:"hostname_after"`
+	MountsBefore   []string          `json:"mounts_before"`
+	MountsAfter    []string          `json:"mounts_after"`
+}
+
+func init() {
+	spec := os.Getenv(sandboxEnv)
+	if spec == "" {
+		return
+	}
+	code, err := runSandbox(spec)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "stepbox harness sandbox: %v\n", err)
+		os.Exit(sandboxExit)
+	}
+	os.Exit(code)
+}
+
+func runSandbox(specJSON string) (int, error) {
+	var spec sandboxSpec
+	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+		return 0, err
+	}
+	os.Unsetenv(sandboxEnv)
+	if err := makeRootShared(); err != nil {
+		return 0, err
+	}
+	w := Witness{Namespaces: probe.Collect(probe.Options{}).Namespaces}
+	w.HostnameBefore, _ = os.Hostname()
+	// Keep the mount table open: a careless container may mount over this
+	// /proc, and the open file still reads the sandbox's table afterwards.
+	mountinfo, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return 0, err
+	}
+	defer mountinfo.Close()
+	w.MountsBefore = mountPoints(mountinfo)
+
+	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
+	cmd.Dir = spec.Dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// If the sandbox dies, so does the binary under test. The death signal
+	// is tied to the thread that started the child, so keep to one thread.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	runtime.LockOSThread()
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting %s: %w", spec.Argv[0], err)
+	}
+	w.BinPID = cmd.Process.Pid
+	code := exitCode(cmd.Wait())
+
+	w.HostnameAfter, _ = os.Hostname()
+	w.MountsAfter = mountPoints(mountinfo)
+	data, _ := json.Marshal(w)
+	return code, os.WriteFile(spec.Witness, data, 0o644)
+}
+
+// makeRootShared makes / private first, so nothing done in the sandbox
+// propagates back to the host, then shared, so that new peer groups exist
+// only inside the sandbox and a careless container propagates into it.
+func makeRootShared() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("making / private in the sandbox: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SHARED, ""); err != nil {
+		return fmt.Errorf("making / shared in the sandbox: %w", err)
+	}
+	return nil
+}
+
+// mountPoints lists "mount-point fstype source" for every mount in an
+// open mountinfo file, sorted. Each call reads the table afresh.
+func mountPoints(f *os.File) []string {
+	data, err := readFrom(f)
+	if err != nil {
+		return []string{"unreadable: " + err.Error()}
+	}
+	mounts, _ := probe.ParseMountinfo(string(data))
+	lines := make([]string, 0, len(mounts))
+	for _, m := range mounts {
+		lines = append(lines, m.Point+" "+m.FSType+" "+m.Source)
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// exitCode turns a Wait error into a shell-style status: the exit code,
+// or 128+N for a process killed by signal N.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) {
+		return sandboxExit
+	}
+	if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return exitErr.ExitCode()
+}
+
+func readFrom(f *os.File) ([]byte, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(f)
+}
+
+// hostMountPoints is mountPoints of the calling process's mount table.
+func hostMountPoints() []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return []string{"unreadable: " + err.Error()}
+	}
+	defer f.Close()
+	return mountPoints(f)
+}
