@@ -23,7 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// usage ends every usage error, on the same line.
+// usage ends the error line when the command line is malformed.
 const usage = "stepbox run CMD [ARG...]"
 
 // Exit statuses, following docker's convention.
@@ -48,7 +48,7 @@ func main() {
 // dispatch runs the subcommand and returns the exit status.
 func dispatch(args []string) int {
 	if len(args) == 0 {
-		return usageFailed(errors.New("missing subcommand"))
+		return failed(exitUsage, withUsage(errors.New("missing subcommand")))
 	}
 	switch args[0] {
 	case "run":
@@ -56,7 +56,7 @@ func dispatch(args []string) int {
 	case "child":
 		return child(args[1:])
 	default:
-		return usageFailed(fmt.Errorf("unknown subcommand %q", args[0]))
+		return failed(exitUsage, withUsage(fmt.Errorf("unknown subcommand %q", args[0])))
 	}
 }
 
@@ -67,11 +67,11 @@ func parseRun(args []string) (config, error) {
 	flags := flag.NewFlagSet("run", flag.ContinueOnError)
 	flags.SetOutput(io.Discard) // we print our own one-line errors
 	if err := flags.Parse(args); err != nil {
-		return config{}, err
+		return config{}, withUsage(err)
 	}
 	cfg.command = flags.Args()
 	if len(cfg.command) == 0 {
-		return config{}, errors.New("missing command to run")
+		return config{}, withUsage(errors.New("missing command to run"))
 	}
 	return cfg, nil
 }
@@ -82,7 +82,7 @@ func parseRun(args []string) (config, error) {
 func parent(args []string) int {
 	cfg, err := parseRun(args)
 	if err != nil {
-		return usageFailed(err)
+		return failed(exitUsage, err)
 	}
 	status, err := runContainer(cfg)
 	if err != nil {
@@ -178,8 +178,8 @@ func failed(status int, err error) int {
 	return status
 }
 
-// usageFailed prints a usage error and the usage, on one line.
-func usageFailed(err error) int {
-	fmt.Fprintf(os.Stderr, "stepbox: %v (usage: %s)\n", err, usage)
-	return exitUsage
+// withUsage appends the usage to an error in the shape of the command
+// line. (An error in a flag's value says enough without it.)
+func withUsage(err error) error {
+	return fmt.Errorf("%w (usage: %s)", err, usage)
 }

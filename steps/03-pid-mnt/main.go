@@ -24,7 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// usage ends every usage error, on the same line.
+// usage ends the error line when the command line is malformed.
 const usage = "stepbox run [--hostname NAME] CMD [ARG...]"
 
 // Exit statuses, following docker's convention.
@@ -50,7 +50,7 @@ func main() {
 // dispatch runs the subcommand and returns the exit status.
 func dispatch(args []string) int {
 	if len(args) == 0 {
-		return usageFailed(errors.New("missing subcommand"))
+		return failed(exitUsage, withUsage(errors.New("missing subcommand")))
 	}
 	switch args[0] {
 	case "run":
@@ -58,7 +58,7 @@ func dispatch(args []string) int {
 	case "child":
 		return child(args[1:])
 	default:
-		return usageFailed(fmt.Errorf("unknown subcommand %q", args[0]))
+		return failed(exitUsage, withUsage(fmt.Errorf("unknown subcommand %q", args[0])))
 	}
 }
 
@@ -70,11 +70,11 @@ func parseRun(args []string) (config, error) {
 	flags.SetOutput(io.Discard) // we print our own one-line errors
 	flags.StringVar(&cfg.hostname, "hostname", "container", "the container's hostname")
 	if err := flags.Parse(args); err != nil {
-		return config{}, err
+		return config{}, withUsage(err)
 	}
 	cfg.command = flags.Args()
 	if len(cfg.command) == 0 {
-		return config{}, errors.New("missing command to run")
+		return config{}, withUsage(errors.New("missing command to run"))
 	}
 	if len(cfg.hostname) == 0 || len(cfg.hostname) > 64 {
 		return config{}, fmt.Errorf("--hostname %q must be 1 to 64 bytes long", cfg.hostname)
@@ -88,7 +88,7 @@ func parseRun(args []string) (config, error) {
 func parent(args []string) int {
 	cfg, err := parseRun(args)
 	if err != nil {
-		return usageFailed(err)
+		return failed(exitUsage, err)
 	}
 	status, err := runContainer(cfg)
 	if err != nil {
@@ -249,8 +249,8 @@ func failed(status int, err error) int {
 	return status
 }
 
-// usageFailed prints a usage error and the usage, on one line.
-func usageFailed(err error) int {
-	fmt.Fprintf(os.Stderr, "stepbox: %v (usage: %s)\n", err, usage)
-	return exitUsage
+// withUsage appends the usage to an error in the shape of the command
+// line. (An error in a flag's value says enough without it.)
+func withUsage(err error) error {
+	return fmt.Errorf("%w (usage: %s)", err, usage)
 }
