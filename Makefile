@@ -1,0 +1,65 @@
+# stepbox: make targets for learners, instructors and CI.
+# Run as yourself: the targets that need root call sudo themselves.
+
+GO      ?= go
+STEP    ?= 05
+BIN     ?=
+ROOTFS  ?= rootfs
+STEPNUMS := $(patsubst steps/%,%,$(foreach d,$(wildcard steps/[0-9][0-9]-*),$(firstword $(subst -, ,$(d)))))
+
+# Root is needed to create namespaces and cgroups. sudo resets PATH, so
+# pass ours on: that is where go lives.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo env "PATH=$(PATH)" "HOME=$(HOME)")
+
+# "make step-04 test" runs only step 04's tests; "make step-04" alone
+# gives a shell in step 04's container.
+STEP_GOALS := $(filter step-%,$(MAKECMDGOALS))
+ONLY_TEST  := $(and $(filter test,$(MAKECMDGOALS)),$(STEP_GOALS))
+
+.PHONY: help deps rootfs test step-% check diff vet fmt clean
+
+help:
+	@echo "make step-05            a shell inside step 05's container (any step: step-01 .. step-$(lastword $(STEPNUMS)))"
+	@echo "make test               every test (make step-04 test: only step 04's)"
+	@echo "make check STEP=04 BIN=path   check your own binary against a step"
+	@echo "make diff STEP=04       what step 04 adds to step 03"
+	@echo "make rootfs             build the default busybox rootfs in ./rootfs"
+
+# deps installs what a fresh Debian or Ubuntu machine lacks.
+deps:
+	@$(SUDO) scripts/deps
+
+rootfs: $(ROOTFS)/probe
+$(ROOTFS)/probe:
+	@$(MAKE) --no-print-directory deps
+	$(GO) run ./harness/cmd/mkrootfs -o $(ROOTFS)
+
+step-%:
+ifeq ($(ONLY_TEST),)
+	@$(MAKE) --no-print-directory rootfs
+	@mkdir -p bin
+	$(GO) build -o bin/step-$* ./$(wildcard steps/$*-*)
+	$(SUDO) bin/step-$* run $(if $(filter-out 01,$*),--hostname container) $(if $(filter-out 01 02 03,$*),--rootfs $(ROOTFS)) /bin/sh
+endif
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 $(if $(SUDO),-exec '$(SUDO)') $(if $(ONLY_TEST),$(foreach s,$(STEP_GOALS:step-%=%),./$(wildcard steps/$(s)-*)),./...)
+
+check: deps
+	@mkdir -p bin
+	$(GO) build -o bin/stepcheck ./harness/cmd/stepcheck
+	$(SUDO) bin/stepcheck --step $(STEP) $(if $(BIN),--bin $(BIN))
+
+diff:
+	@prev=$$(printf "%02d" $$(expr $(STEP) - 1)); \
+	diff -ru --exclude=README.md $$(ls -d steps/$$prev-*) $$(ls -d steps/$(STEP)-*) || true
+
+fmt:
+	gofmt -l -w .
+
+clean:
+	rm -rf bin
+	$(if $(wildcard $(ROOTFS)),$(SUDO) rm -rf $(ROOTFS))
+
+-include mk/*.mk
