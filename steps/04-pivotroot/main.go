@@ -267,8 +267,8 @@ func bindMountRootfs(rootfs string) error {
 
 // pivotRoot makes the rootfs our /. pivot_root(new_root, put_old) mounts
 // new_root as / and moves the old root to put_old. Passing "." for both,
-// from inside the rootfs, is runc's trick: the old root ends up stacked
-// on top of the new one rather than in a directory, so there is no
+// from inside the rootfs, is a trick runc learned from LXC: the old root
+// ends up mounted on top of the new one, not in a directory, so there is no
 // "oldroot" directory to create now or remove later, and containers
 // sharing a rootfs cannot race on one. It fails with EINVAL if / is a
 // shared mount, which is one more reason makeMountsPrivate comes first.
@@ -282,11 +282,12 @@ func pivotRoot(rootfs string) error {
 	return nil
 }
 
-// detachOldRoot unmounts the old root, which sits on top of ".", and
-// with it every host mount. MNT_DETACH (a lazy unmount) lets it go even
-// though we are standing in it. Without this the host's whole filesystem
-// stays reachable from inside the container. Then chdir("/") puts us at
-// the top of the rootfs, now alone at /.
+// detachOldRoot unmounts the old root, and with it every host mount.
+// pivot_root left it mounted on top of the new root, right where our
+// working directory "." is. MNT_DETACH (a lazy unmount) lets it go even
+// though we stand in it. Without this the host's whole filesystem stays
+// reachable from inside the container. Then chdir("/") takes us to the
+// rootfs, now alone at /.
 func detachOldRoot() error {
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("cannot unmount the old root: %w", err)
