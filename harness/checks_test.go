@@ -39,7 +39,7 @@ func TestEveryCheckHasAMutant(t *testing.T) {
 		c, ok := Lookup(m.Check)
 		require.True(t, ok, "mutant names unknown check %q", m.Check)
 		assert.GreaterOrEqual(t, m.Step, c.Step, "mutant for %s is made from a step before the check exists", m.Check)
-		_, _, err := MutatedSource(root, m)
+		_, err := MutatedSources(root, m)
 		assert.NoError(t, err)
 		covered[m.Check] = true
 	}

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,96 +16,112 @@ type Mutant struct {
 	Check  string // the check that must reject it
 	Step   int    // the reference step it is made from
 	Defect string // the defect, in a learner's words
-	Edits  []Edit // applied to the step's main.go, each must match once
+	Edits  []Edit // each must match exactly once
 }
 
-// Edit replaces Old, which must occur exactly once, with New.
-type Edit struct{ Old, New string }
+// Edit replaces Old, which must occur exactly once in the step's File
+// (main.go when empty), with New.
+type Edit struct{ Old, New, File string }
 
 // dropCall edits out a call of the form `if err := CALL; err != nil {`,
 // leaving the function itself in place (and unused).
 func dropCall(call string) Edit {
-	return Edit{"if err := " + call + "; err != nil {", "if err := error(nil); err != nil {"}
+	return Edit{Old: "if err := " + call + "; err != nil {", New: "if err := error(nil); err != nil {"}
 }
 
 // Mutants lists one or more known-bad programs for every check.
 var Mutants = []Mutant{
 	{"cli.args", 1, "passes only the command name to the child, not its arguments",
-		[]Edit{{"return append(args, cfg.command...)", "return append(args, cfg.command[0])"}}},
+		[]Edit{{"return append(args, cfg.command...)", "return append(args, cfg.command[0])", ""}}},
 	{"cli.stdio", 1, "does not connect the child's stdin and stdout",
-		[]Edit{{"cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr", "cmd.Stderr = os.Stderr"}}},
+		[]Edit{{"cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr", "cmd.Stderr = os.Stderr", ""}}},
 	{"cli.exit_status", 1, "exits 1 whenever the command fails, as the article does",
-		[]Edit{{"return cmd.ProcessState.ExitCode(), nil", "return min(cmd.ProcessState.ExitCode(), 1), nil"}}},
+		[]Edit{{"return cmd.ProcessState.ExitCode(), nil", "return min(cmd.ProcessState.ExitCode(), 1), nil", ""}}},
 	{"cli.usage", 1, "panics on an unknown subcommand, as the article does",
-		[]Edit{{`return usageFailed(fmt.Errorf("unknown subcommand %q", args[0]))`, `panic("wat should I do")`}}},
+		[]Edit{{`return failed(exitUsage, withUsage(fmt.Errorf("unknown subcommand %q", args[0])))`, `panic("wat should I do")`, ""}}},
 	{"cli.not_found", 1, "exits 125 instead of 127 when the command does not exist",
-		[]Edit{{"failed(exitNotFound,", "failed(exitRuntime,"}}},
+		[]Edit{{"failed(exitNotFound,", "failed(exitRuntime,", ""}}},
 	{"cli.exec", 1, "starts the command as a grandchild with Run, as the article does, instead of exec",
 		[]Edit{{"err = unix.Exec(path, command, os.Environ())",
-			"_ = unix.Exec // unused now\n\tc := exec.Command(path, command[1:]...)\n\tc.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr\n\tif err = c.Run(); err == nil {\n\t\treturn 0\n\t}"}}},
+			"_ = unix.Exec // unused now\n\tc := exec.Command(path, command[1:]...)\n\tc.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr\n\tif err = c.Run(); err == nil {\n\t\treturn 0\n\t}", ""}}},
 
 	{"uts.hostname", 2, "ignores --hostname",
 		[]Edit{dropCall("setHostname(cfg.hostname)")}},
 	{"uts.ns_new", 2, "forgets CLONE_NEWUTS",
-		[]Edit{{"Cloneflags: unix.CLONE_NEWUTS,", "Cloneflags: 0,"}}},
+		[]Edit{{"Cloneflags: unix.CLONE_NEWUTS,", "Cloneflags: 0,", ""}}},
 	{"uts.host_unchanged", 2, "forgets CLONE_NEWUTS, so sethostname renames the machine around it",
-		[]Edit{{"Cloneflags: unix.CLONE_NEWUTS,", "Cloneflags: 0,"}}},
+		[]Edit{{"Cloneflags: unix.CLONE_NEWUTS,", "Cloneflags: 0,", ""}}},
 
 	{"pid.one", 3, "forgets CLONE_NEWPID",
-		[]Edit{{"unix.CLONE_NEWPID |", "0 |"}}},
+		[]Edit{{"unix.CLONE_NEWPID |", "0 |", ""}}},
 	{"pid.ns_new", 3, "forgets CLONE_NEWPID",
-		[]Edit{{"unix.CLONE_NEWPID |", "0 |"}}},
+		[]Edit{{"unix.CLONE_NEWPID |", "0 |", ""}}},
 	{"proc.only_container", 3, "does not mount a fresh /proc",
 		[]Edit{dropCall("mountProc()")}},
 	{"mnt.ns_new", 3, "forgets CLONE_NEWNS",
-		[]Edit{{"unix.CLONE_NEWNS |", "0 |"}}},
+		[]Edit{{"unix.CLONE_NEWNS |", "0 |", ""}}},
 	{"mnt.no_leak", 3, "mounts /proc without first making / private",
 		[]Edit{dropCall("makeMountsPrivate()")}},
 	{"ipc.ns_new", 3, "forgets CLONE_NEWIPC",
-		[]Edit{{"unix.CLONE_NEWIPC,", "0,"}}},
+		[]Edit{{"unix.CLONE_NEWIPC,", "0,", ""}}},
 
 	{"root.is_rootfs", 4, "never pivots into the rootfs",
 		[]Edit{dropCall("pivotRoot(cfg.rootfs)"), dropCall("detachOldRoot()")}},
 	{"root.host_hidden", 4, "never pivots into the rootfs",
 		[]Edit{dropCall("pivotRoot(cfg.rootfs)"), dropCall("detachOldRoot()")}},
 	{"root.oldroot_unmounted", 4, "leaves the old root mounted after pivot_root",
-		[]Edit{{`unix.Unmount(".", unix.MNT_DETACH)`, "error(nil)"}}},
+		[]Edit{{`unix.Unmount(".", unix.MNT_DETACH)`, "error(nil)", ""}}},
 	{"root.oldroot_removed", 4, "pivots into an oldrootfs directory and leaves it there, as the article does",
 		[]Edit{
-			{`if err := unix.PivotRoot(".", "."); err != nil {`, "_ = os.Mkdir(\"oldrootfs\", 0o700)\n\tif err := unix.PivotRoot(\".\", \"oldrootfs\"); err != nil {"},
-			{`unix.Unmount(".", unix.MNT_DETACH)`, `unix.Unmount("/oldrootfs", unix.MNT_DETACH)`},
+			{`if err := unix.PivotRoot(".", "."); err != nil {`, "_ = os.Mkdir(\"oldrootfs\", 0o700)\n\tif err := unix.PivotRoot(\".\", \"oldrootfs\"); err != nil {", ""},
+			{`unix.Unmount(".", unix.MNT_DETACH)`, `unix.Unmount("/oldrootfs", unix.MNT_DETACH)`, ""},
 		}},
 	{"mnt.minimal", 4, "does not mount /proc in the new root",
 		[]Edit{dropCall("mountProc()")}},
 	{"dev.null", 4, "creates no device nodes in /dev",
 		[]Edit{dropCall("makeDevices()")}},
 	{"rootfs.missing", 4, "panics when the rootfs is missing",
-		[]Edit{{"if errors.Is(err, fs.ErrNotExist) {", "if errors.Is(err, fs.ErrNotExist) {\n\t\tpanic(err)"}}},
+		[]Edit{{"if errors.Is(err, fs.ErrNotExist) {", "if errors.Is(err, fs.ErrNotExist) {\n\t\tpanic(err)", ""}}},
+
+	{"cgroup.quota_written", 5, "never writes the quota",
+		[]Edit{dropCall("cg.setCPUQuota(cfg.cpus)")}},
+	{"cgroup.enforced", 5, "never moves the child into the cgroup",
+		[]Edit{dropCall("cg.addProcess(cmd.Process.Pid)")}},
+	{"cgroup.removed", 5, "never removes the cgroup",
+		[]Edit{{"if removeErr := cg.remove(); removeErr", "if removeErr := error(nil); removeErr", ""}}},
+	{"cgroup.separate", 5, "gives every container the same cgroup name",
+		[]Edit{{`"stepbox-"+randomHex(4)`, `"stepbox-container"`, "cgroup.go"}}},
+	{"cgroup.bad_cpus", 5, "accepts --cpus values below 0.01",
+		[]Edit{{"if cpus < 0.01 {", "if cpus < -1e9 {", ""}}},
 }
 
 // MutantName is the binary name of a mutant, unique per check.
 func MutantName(m Mutant) string { return "mutant-" + m.Check }
 
-// MutatedSource returns the step's main.go with the mutant's edits, or an
-// error naming an edit that no longer matches exactly once.
-func MutatedSource(root string, m Mutant) (path, src string, err error) {
+// MutatedSources returns the mutant's edited files (absolute path to new
+// source), or an error naming an edit that no longer matches exactly once.
+func MutatedSources(root string, m Mutant) (map[string]string, error) {
 	dir, err := StepDir(root, m.Step)
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
-	path = filepath.Join(root, dir, "main.go")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", "", err
-	}
-	src = string(data)
+	sources := map[string]string{}
 	for _, e := range m.Edits {
-		if n := strings.Count(src, e.Old); n != 1 {
-			return "", "", fmt.Errorf("mutant for %s: %q occurs %d times in %s, want once: update the mutant", m.Check, e.Old, n, path)
+		path := filepath.Join(root, dir, cmp.Or(e.File, "main.go"))
+		src, ok := sources[path]
+		if !ok {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil, err
+			}
+			src = string(data)
 		}
-		src = strings.Replace(src, e.Old, e.New, 1)
+		if n := strings.Count(src, e.Old); n != 1 {
+			return nil, fmt.Errorf("mutant for %s: %q occurs %d times in %s, want once: update the mutant", m.Check, e.Old, n, path)
+		}
+		sources[path] = strings.Replace(src, e.Old, e.New, 1)
 	}
-	return path, src, nil
+	return sources, nil
 }
 
 // BuildMutant builds the known-bad program.
@@ -116,7 +133,7 @@ func BuildMutant(m Mutant) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path, src, err := MutatedSource(root, m)
+	sources, err := MutatedSources(root, m)
 	if err != nil {
 		return "", err
 	}
@@ -124,17 +141,17 @@ func BuildMutant(m Mutant) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	file := filepath.Join(out, MutantName(m)+".go")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+	overlay := map[string]string{}
+	for path, src := range sources {
+		file := filepath.Join(out, MutantName(m)+"."+filepath.Base(path))
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			return "", err
+		}
+		overlay[path] = file
+	}
+	dir, err := StepDir(root, m.Step)
+	if err != nil {
 		return "", err
 	}
-	return Build(MutantName(m), "./"+filepath.Dir(mustRel(root, path)), map[string]string{path: file})
-}
-
-func mustRel(root, path string) string {
-	rel, err := filepath.Rel(root, path)
-	if err != nil {
-		return path
-	}
-	return rel
+	return Build(MutantName(m), "./"+dir, overlay)
 }

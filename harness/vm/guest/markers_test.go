@@ -1,0 +1,43 @@
+package guest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestSummaryReadsWhatTheInitPrints(t *testing.T) {
+	var s Summary
+	for _, line := range []string{
+		"[    0.000000] Linux version 6.1.0\r",
+		BootedLine(4.25) + "\r",
+		BeginLine("steps/03-pid-mnt"),
+		"=== RUN   TestStep",
+		"    some output mentioning " + MarkResult + " mid-line",
+		EndLine("steps/03-pid-mnt", false, 1, 12.5),
+		EndLine("harness", true, 0, 3),
+		ResultLine(1, 1) + "\r\n",
+	} {
+		s.Feed(line)
+	}
+	assert.True(t, s.Booted)
+	assert.InDelta(t, 4.2, s.Uptime, 0.1)
+	assert.Equal(t, []Outcome{{"steps/03-pid-mnt", false, 1, 12.5}, {"harness", true, 0, 3}}, s.Outcomes)
+	assert.True(t, s.Result)
+	assert.Equal(t, 1, s.Pass)
+	assert.Equal(t, 1, s.Fail)
+	assert.False(t, s.OK())
+}
+
+func TestSummaryNeedsAResult(t *testing.T) {
+	var s Summary
+	s.Feed(BootedLine(3))
+	assert.False(t, s.OK(), "a guest that never reported must not pass")
+	s.Feed(ResultLine(0, 0))
+	assert.False(t, s.OK(), "a guest that ran nothing must not pass")
+	s.Feed(ErrorLine(errors.New("loading veth:\n  no such file")))
+	s.Feed(ResultLine(3, 0))
+	assert.Equal(t, []string{"loading veth: no such file"}, s.Errors)
+	assert.False(t, s.OK(), "an init error must not pass")
+}
