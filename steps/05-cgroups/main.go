@@ -188,6 +188,11 @@ func runContainer(cfg config) (status int, err error) {
 
 	signals := catchSignals()
 	defer signal.Stop(signals)
+	// Pdeathsig fires when the *thread* that started the child ends, not
+	// the process (go.dev/issue/27505). Keep this goroutine on that thread
+	// until the child is gone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	err = startChild(cmd)
 	syncRead.Close() // the child has its own copy now
 	if err != nil {
