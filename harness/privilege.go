@@ -13,10 +13,10 @@ const RequirePrivilegedEnv = "STEPBOX_REQUIRE_PRIVILEGED"
 // PrivilegeProblem says why privileged tests cannot run here, or "".
 func PrivilegeProblem() string {
 	if runtime.GOOS != "linux" {
-		return "stepbox needs Linux: run the tests in the VM (make vm-test)"
+		return "stepbox needs Linux: run the tests as root in a Linux VM"
 	}
 	if os.Geteuid() != 0 {
-		return "needs root to create namespaces and cgroups: run `sudo make test`, or use the VM (make vm-test)"
+		return "needs root to create namespaces and cgroups: run `make test` (it uses sudo), or `sudo -E go test ./...`"
 	}
 	return ""
 }
