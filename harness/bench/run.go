@@ -12,9 +12,8 @@ import (
 
 // sample is one measured container run.
 type sample struct {
-	Elapsed  time.Duration
-	MaxRSSKB int64 // wait4's ru_maxrss, see memory.go
-	Err      error
+	Elapsed time.Duration
+	Err     error
 }
 
 // starter starts a prepared command. Most rows use (*exec.Cmd).Start;
@@ -45,9 +44,6 @@ func runOnce(argv []string, timeout time.Duration, start starter) sample {
 	elapsed := time.Since(began)
 	timedOut := !timer.Stop()
 	s := sample{Elapsed: elapsed}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		s.MaxRSSKB = ru.Maxrss // kilobytes on Linux
-	}
 	switch {
 	case timedOut:
 		s.Err = fmt.Errorf("%s: killed after the %v timeout", strings.Join(argv, " "), timeout)

@@ -1,0 +1,178 @@
+// Package bench measures how long stepbox's steps take to start and stop
+// a container, side by side with chroot, util-linux unshare, runc and
+// crun in one interleaved run, plus the steps' memory and throughput.
+// It is driven by harness/cmd/bench ("make bench"); docs/bench.md says
+// how to read the results.
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/stepbox/stepbox/harness"
+)
+
+// pid names this run's runtime ids and cgroups.
+var pid = os.Getpid()
+
+// Config is what one bench run does.
+type Config struct {
+	Iterations     int           // measured rounds; every row runs once per round
+	Warmup         int           // rounds run first and thrown away
+	Seed           uint64        // seeds the row order of each round
+	Timeout        time.Duration // bound of one container run
+	CPUs           float64       // step 05's --cpus, and the same quota for runc and crun
+	MemoryRuns     int           // runs per step for the memory report
+	ThroughputRuns int           // containers started per concurrency level
+	Concurrency    []int         // concurrency levels for the throughput report
+	Lock           bool          // hold the harness's host lock (tests wait meanwhile)
+	Progress       io.Writer     // progress lines; nil for none
+}
+
+// Run prepares the rootfs and the rows, measures, cleans up and checks
+// that the host is as it was.
+func Run(cfg Config) (*Result, error) {
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		return nil, fmt.Errorf("finding the checkout: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "stepbox-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("making a temp dir: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	base, rootfs, err := prepareRootfs(tmp)
+	if err != nil {
+		return nil, err
+	}
+	var guard *harness.HostGuard
+	if cfg.Lock {
+		cfg.progress("bench: waiting for the harness host lock")
+		if guard, err = harness.StartGuard(base); err != nil {
+			return nil, fmt.Errorf("taking the host lock: %w", err)
+		}
+	}
+	res := newResult(cfg)
+	res.HostBefore = snapshotHost()
+	rows, closeRows, err := makeRows(root, tmp, rootfs, cfg, res)
+	if err != nil {
+		if guard != nil {
+			guard.Finish()
+		}
+		return nil, err
+	}
+	measure(rows, cfg, res)
+	closeRows()
+	res.RemovedCgroups = removeOwnCgroups()
+	res.HostAfter = snapshotHost()
+	res.HostChanged = hostDiff(res.HostBefore, res.HostAfter)
+	if guard != nil {
+		if diff := guard.Finish(); diff != "" {
+			res.HostChanged += "\nharness host guard: " + diff
+		}
+	}
+	return res, nil
+}
+
+// prepareRootfs gets the harness's cached busybox rootfs and copies it
+// into tmp, so nothing the bench runs can touch the cache. The harness
+// builds the probe in a temp dir it keeps for the life of the process;
+// pointing TMPDIR at tmp meanwhile makes that dir ours to remove.
+func prepareRootfs(tmp string) (base, rootfs string, err error) {
+	old, had := os.LookupEnv("TMPDIR")
+	os.Setenv("TMPDIR", tmp)
+	base, err = harness.BaseRootfs()
+	if had {
+		os.Setenv("TMPDIR", old)
+	} else {
+		os.Unsetenv("TMPDIR")
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("getting the busybox rootfs: %w", err)
+	}
+	rootfs = filepath.Join(tmp, "rootfs")
+	if err := harness.CopyTree(base, rootfs); err != nil {
+		return "", "", fmt.Errorf("copying the rootfs: %w", err)
+	}
+	return base, rootfs, nil
+}
+
+// makeRows builds the steps and lists every row; the returned func
+// removes runtime state and ends crun's namespace thread.
+func makeRows(root, tmp, rootfs string, cfg Config, res *Result) ([]*Row, func(), error) {
+	binDir := filepath.Join(tmp, "bin")
+	if err := os.Mkdir(binDir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("making the bin dir: %w", err)
+	}
+	cfg.progress("bench: building the steps")
+	steps, err := stepRows(root, binDir, rootfs, cfg.CPUs)
+	if err != nil {
+		return nil, nil, err
+	}
+	crunStart, crunNote, launcher := crunStarter()
+	rows := append(baseRows(rootfs), steps...)
+	rows = append(rows, ociRows(tmp, rootfs, cfg.CPUs, crunStart, crunNote, cfg.Timeout)...)
+	res.Versions = toolVersions()
+	closeRows := func() {
+		sweepRuntimeState(rows, cfg.Timeout)
+		if launcher != nil {
+			launcher.Close()
+		}
+	}
+	return rows, closeRows, nil
+}
+
+// crunStarter decides how crun is started on this host: normally, or,
+// on a hybrid cgroup host, from a thread that cannot see cgroup2.
+func crunStarter() (starter, string, *nsLauncher) {
+	unified, err := hybridCgroup2()
+	if err != nil {
+		return nil, "cannot tell the cgroup layout: " + err.Error(), nil
+	}
+	if unified == "" {
+		return nil, "", nil
+	}
+	l, err := startLauncher(unified)
+	if err != nil {
+		return nil, "hybrid cgroup host, and hiding cgroup2 from crun failed: " + err.Error(), nil
+	}
+	return l.Start, "hybrid cgroup host: started in a private mount namespace without " + unified, l
+}
+
+// measure fills res with the latency, memory and throughput reports.
+func measure(rows []*Row, cfg Config, res *Result) {
+	cfg.progress(fmt.Sprintf("bench: latency, %d rows x %d iterations (+%d warmup)", len(rows), cfg.Iterations, cfg.Warmup))
+	runs := measureLatency(rows, cfg.Iterations, cfg.Warmup, cfg.Seed, cfg.Timeout, cfg.Progress)
+	res.Rows = summarizeRows(runs)
+	busybox, err := harness.FindBusybox()
+	if err != nil {
+		res.MemoryNote = "memory not measured: " + err.Error()
+	}
+	var latest *Row
+	for _, r := range rows {
+		if r.step == 0 || r.skipped() {
+			continue
+		}
+		latest = r
+		if cfg.MemoryRuns > 0 && busybox != "" {
+			cfg.progress("bench: memory of " + r.Name)
+			res.Memory = append(res.Memory, measureMemory(r, busybox, []string{"/bin/sleep", "0.4"}, cfg.MemoryRuns, cfg.Timeout))
+		}
+	}
+	if latest == nil || cfg.ThroughputRuns <= 0 {
+		return
+	}
+	for _, n := range cfg.Concurrency {
+		cfg.progress(fmt.Sprintf("bench: throughput of %s, %d at a time", latest.Name, n))
+		res.Throughput = append(res.Throughput, measureThroughput(latest, n, cfg.ThroughputRuns, cfg.Timeout))
+	}
+}
+
+func (cfg Config) progress(msg string) {
+	if cfg.Progress != nil {
+		fmt.Fprintln(cfg.Progress, msg)
+	}
+}

@@ -1,0 +1,63 @@
+package bench
+
+import (
+	"fmt"
+	"os/exec"
+	"sync/atomic"
+)
+
+// Row is one way of starting a container that runs /bin/true.
+type Row struct {
+	Name    string // e.g. "chroot", "step-05", "runc"
+	Command string // a readable command line, for the report
+	Note    string // why the row was skipped, or a caveat
+
+	args    func(id string) []string // argv for one run; id is unique per run
+	start   starter                  // nil: (*exec.Cmd).Start
+	cleanup func(id string)          // after a failed run: remove runtime state
+	step    int                      // step number for step rows, else 0
+}
+
+// runIDs makes ids unique across the whole bench run (runc and crun keep
+// state per id, and a reused id would fail).
+var runIDs atomic.Int64
+
+// newRunID returns a fresh id with this process's pid, so two benches
+// running at once do not collide either.
+func newRunID(pid int) string {
+	return fmt.Sprintf("stepbox-bench-%d-%d", pid, runIDs.Add(1))
+}
+
+// baseRows are the references every verdict is a ratio to: plain chroot
+// (no namespaces at all: the floor of fork+exec+exit) and util-linux
+// unshare with the namespaces of step 05 and a fresh /proc.
+func baseRows(rootfs string) []*Row {
+	var rows []*Row
+	if chroot, err := exec.LookPath("chroot"); err == nil {
+		rows = append(rows, &Row{
+			Name:    "chroot",
+			Command: "chroot ROOTFS /bin/true",
+			args:    func(string) []string { return []string{chroot, rootfs, "/bin/true"} },
+		})
+	} else {
+		rows = append(rows, &Row{Name: "chroot", Note: "chroot not found (coreutils)"})
+	}
+	if unshare, err := exec.LookPath("unshare"); err == nil {
+		// --root chroots inside unshare itself (one exec fewer than
+		// "unshare ... chroot"), and --mount-proc then mounts a proc for
+		// the new PID namespace on the rootfs's /proc. --mount makes
+		// mounts private by default (--propagation private).
+		args := []string{unshare, "--uts", "--ipc", "--mount", "--pid", "--fork", "--root=" + rootfs, "--mount-proc", "/bin/true"}
+		rows = append(rows, &Row{
+			Name:    "unshare",
+			Command: "unshare --uts --ipc --mount --pid --fork --root=ROOTFS --mount-proc /bin/true",
+			args:    func(string) []string { return args },
+		})
+	} else {
+		rows = append(rows, &Row{Name: "unshare", Note: "unshare not found (util-linux)"})
+	}
+	return rows
+}
+
+// skipped reports whether the row cannot run.
+func (r *Row) skipped() bool { return r.args == nil }

@@ -1,0 +1,65 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// ociRuntime describes runc or crun: both take the same command line.
+type ociRuntime struct {
+	name  string
+	start starter // how to start it; crun needs a private mount namespace
+	note  string  // a caveat shown in the report
+}
+
+// ociRows makes a row per OCI runtime found on PATH. Each gets its own
+// bundle (config.json) pointing at the shared rootfs, and its own cgroup
+// path named stepbox-bench-*, so a leak is easy to spot and to clean.
+// The bench installs nothing: a missing runtime is a skipped row.
+func ociRows(tmp, rootfs string, cpus float64, crunStart starter, crunNote string, timeout time.Duration) []*Row {
+	runtimes := []ociRuntime{
+		{name: "runc"},
+		{name: "crun", start: crunStart, note: crunNote},
+	}
+	var rows []*Row
+	for _, rt := range runtimes {
+		rows = append(rows, ociRow(rt, tmp, rootfs, cpus, timeout))
+	}
+	return rows
+}
+
+// ociRow prepares one runtime's row.
+func ociRow(rt ociRuntime, tmp, rootfs string, cpus float64, timeout time.Duration) *Row {
+	bin, err := exec.LookPath(rt.name)
+	if err != nil {
+		return &Row{Name: rt.name, Note: "not installed (apt-get install " + rt.name + ")"}
+	}
+	if rt.start == nil && rt.note != "" {
+		return &Row{Name: rt.name, Note: rt.note}
+	}
+	bundle := filepath.Join(tmp, "bundle-"+rt.name)
+	opts := ociOptions{
+		Rootfs:     rootfs,
+		Args:       []string{"/bin/true"},
+		CgroupPath: fmt.Sprintf("/stepbox-bench-%s-%d", rt.name, os.Getpid()),
+		CPUs:       cpus,
+	}
+	if err := writeBundle(bundle, opts); err != nil {
+		return &Row{Name: rt.name, Note: err.Error()}
+	}
+	return &Row{
+		Name:    rt.name,
+		Command: rt.name + " run --bundle BUNDLE ID",
+		Note:    rt.note,
+		args:    func(id string) []string { return []string{bin, "run", "--bundle", bundle, id} },
+		start:   rt.start,
+		cleanup: func(id string) {
+			// "run" deletes the container when it exits; after a
+			// failure or a kill, state may remain: force-delete it.
+			runOnce([]string{bin, "delete", "--force", id}, timeout, rt.start)
+		},
+	}
+}

@@ -1,0 +1,97 @@
+// Command bench measures container start-to-exit latency of stepbox's
+// steps beside chroot, util-linux unshare, runc and crun, interleaved in
+// one run; plus memory and throughput. See docs/bench.md.
+//
+//	bench [--iterations 200] [--out bench-out/bench.json] [--png FILE]
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stepbox/stepbox/harness/bench"
+)
+
+// The main goroutine keeps the main thread for itself, so the bench's
+// private-mount-namespace thread (for crun) is never the main thread,
+// whose /proc/self view the host checks read.
+func init() { runtime.LockOSThread() }
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cfg, out, png, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("containers need root: run as root (sudo make bench)")
+	}
+	res, err := bench.Run(cfg)
+	if err != nil {
+		return err
+	}
+	if err := bench.WriteTable(os.Stdout, res); err != nil {
+		return err
+	}
+	if err := bench.WriteJSON(res, out); err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %s\n", out)
+	if png != "" {
+		if err := bench.WritePNG(res, png); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s\n", png)
+	}
+	if res.HostChanged != "" {
+		return errors.New("the host changed during the bench (see above)")
+	}
+	return nil
+}
+
+// parseFlags reads the command line into a bench.Config.
+func parseFlags(args []string) (cfg bench.Config, out, png string, err error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.IntVar(&cfg.Iterations, "iterations", 200, "measured rounds; each round runs every row once, in random order")
+	fs.IntVar(&cfg.Warmup, "warmup", 5, "rounds run first and discarded")
+	seed := fs.Uint64("seed", 0, "seed of the row order (0: from the clock)")
+	fs.DurationVar(&cfg.Timeout, "timeout", 20*time.Second, "bound of one container run")
+	fs.Float64Var(&cfg.CPUs, "cpus", 0.5, "--cpus for step 05+, and the same CPU quota for runc and crun")
+	fs.IntVar(&cfg.MemoryRuns, "memory-runs", 5, "runs per step for the memory report (0: skip)")
+	fs.IntVar(&cfg.ThroughputRuns, "throughput-runs", 80, "containers per concurrency level (0: skip)")
+	conc := fs.String("concurrency", "1,2,4,8", "concurrency levels for throughput")
+	fs.BoolVar(&cfg.Lock, "lock", true, "hold the harness host lock, so privileged tests wait instead of running alongside")
+	fs.StringVar(&out, "out", "bench-out/bench.json", "JSON result file")
+	fs.StringVar(&png, "png", "", "also draw the latency distribution per row into this PNG file")
+	if err := fs.Parse(args); err != nil {
+		return cfg, "", "", err
+	}
+	if cfg.Iterations < 1 || cfg.Warmup < 0 || cfg.Timeout <= 0 {
+		return cfg, "", "", errors.New("--iterations must be >= 1, --warmup >= 0, --timeout > 0")
+	}
+	cfg.Seed = *seed
+	if cfg.Seed == 0 {
+		cfg.Seed = uint64(time.Now().UnixNano())
+	}
+	for _, f := range strings.Split(*conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return cfg, "", "", fmt.Errorf("--concurrency %q: want positive integers separated by commas", *conc)
+		}
+		cfg.Concurrency = append(cfg.Concurrency, n)
+	}
+	cfg.Progress = os.Stderr
+	return cfg, out, png, nil
+}
