@@ -11,9 +11,9 @@ import (
 
 // Chart geometry, in pixels.
 const (
-	chartWidth  = 1100
+	chartWidth  = 1160
 	labelWidth  = 110 // row names, left
-	ratioWidth  = 250 // median and ratios, right
+	ratioWidth  = 310 // median and ratios, right
 	topMargin   = 56
 	rowHeight   = 44
 	axisHeight  = 56
