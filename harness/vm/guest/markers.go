@@ -10,15 +10,18 @@ import (
 // The host trusts only lines that start with one of these, so test output
 // can go to the same console unchanged.
 const (
-	MarkBooted = "STEPBOX-VM-BOOTED" // uptime=SECONDS: init is running
+	MarkBooted = "STEPBOX-VM-BOOTED" // uptime=S switchroot=S: init is ready to run tests
 	MarkBegin  = "STEPBOX-VM-BEGIN"  // NAME: a test binary starts
 	MarkEnd    = "STEPBOX-VM-END"    // NAME pass|fail exit=N seconds=S
 	MarkError  = "STEPBOX-VM-ERROR"  // MESSAGE: the init itself failed
 	MarkResult = "STEPBOX-VM-RESULT" // pass=N fail=M: the last line
 )
 
-// BootedLine says the init runs, uptime seconds after the kernel started.
-func BootedLine(uptime float64) string { return fmt.Sprintf("%s uptime=%.1f", MarkBooted, uptime) }
+// BootedLine says the init is ready, uptime seconds after the kernel
+// started, of which switchRoot seconds went to moving the root to a tmpfs.
+func BootedLine(uptime, switchRoot float64) string {
+	return fmt.Sprintf("%s uptime=%.1f switchroot=%.1f", MarkBooted, uptime, switchRoot)
+}
 
 // BeginLine opens a test binary's section of the console.
 func BeginLine(name string) string { return MarkBegin + " " + name }
@@ -32,7 +35,9 @@ func EndLine(name string, pass bool, exit int, seconds float64) string {
 func ErrorLine(err error) string { return MarkError + " " + oneLine(err.Error()) }
 
 // ResultLine is the final, machine-readable summary.
-func ResultLine(pass, fail int) string { return fmt.Sprintf("%s pass=%d fail=%d", MarkResult, pass, fail) }
+func ResultLine(pass, fail int) string {
+	return fmt.Sprintf("%s pass=%d fail=%d", MarkResult, pass, fail)
+}
 
 func word(pass bool) string {
 	if pass {
@@ -54,7 +59,7 @@ type Outcome struct {
 // Summary is what the host learned from the console.
 type Summary struct {
 	Booted   bool
-	Uptime   float64   // seconds from kernel start to init, as the guest saw it
+	Uptime   float64   // seconds from kernel start to the init being ready, as the guest saw it
 	Outcomes []Outcome // one per finished test binary
 	Errors   []string  // STEPBOX-VM-ERROR messages
 	Result   bool      // a RESULT line was seen

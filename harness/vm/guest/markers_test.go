@@ -11,7 +11,7 @@ func TestSummaryReadsWhatTheInitPrints(t *testing.T) {
 	var s Summary
 	for _, line := range []string{
 		"[    0.000000] Linux version 6.1.0\r",
-		BootedLine(4.25) + "\r",
+		BootedLine(4.25, 1) + "\r",
 		BeginLine("steps/03-pid-mnt"),
 		"=== RUN   TestStep",
 		"    some output mentioning " + MarkResult + " mid-line",
@@ -32,7 +32,7 @@ func TestSummaryReadsWhatTheInitPrints(t *testing.T) {
 
 func TestSummaryNeedsAResult(t *testing.T) {
 	var s Summary
-	s.Feed(BootedLine(3))
+	s.Feed(BootedLine(3, 1))
 	assert.False(t, s.OK(), "a guest that never reported must not pass")
 	s.Feed(ResultLine(0, 0))
 	assert.False(t, s.OK(), "a guest that ran nothing must not pass")

@@ -1,0 +1,253 @@
+package qemu
+
+import (
+	"debug/elf"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/stepbox/stepbox/harness"
+)
+
+// crossEnv makes every binary static and for the guest's architecture,
+// whatever the host is: the initramfs has no libc and no Go toolchain.
+var crossEnv = []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}
+
+// TestPackage is one package whose compiled test binary runs in the guest.
+type TestPackage struct {
+	Name string // the package directory, e.g. "steps/03-pid-mnt" or "harness"
+	Bin  string // the compiled binary on the host
+}
+
+// Built is everything compiled for the guest.
+type Built struct {
+	Init     string        // the guest's PID 1
+	Tests    []TestPackage // in run order: harness first, then the steps
+	Prebuilt string        // directory of step-NN, probe, mutant-*
+	Steps    []int         // the step numbers that have a folder
+}
+
+// stepFolder matches steps/NN-name.
+var stepFolder = regexp.MustCompile(`^(\d\d)-[a-z0-9-]+$`)
+
+// StepFolders lists steps/NN-* under root, in order, with their numbers.
+func StepFolders(root string) (names []string, numbers []int, err error) {
+	entries, err := os.ReadDir(filepath.Join(root, "steps"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing steps: %w", err)
+	}
+	for _, e := range entries {
+		m := stepFolder.FindStringSubmatch(e.Name())
+		if !e.IsDir() || m == nil {
+			continue
+		}
+		var n int
+		fmt.Sscanf(m[1], "%d", &n)
+		names = append(names, "steps/"+e.Name())
+		numbers = append(numbers, n)
+	}
+	return names, numbers, nil
+}
+
+// BuildAll compiles, into out, the init, one test binary per step folder
+// and for ./harness, and the prebuilt binaries the harness looks up in
+// $STEPBOX_PREBUILT. Test binaries build two at a time, alongside the
+// harness's own builds.
+func BuildAll(root, out string) (*Built, error) {
+	folders, steps, err := StepFolders(root)
+	if err != nil {
+		return nil, err
+	}
+	// Snapshot the environment now: BuildPrebuilt changes TMPDIR for the
+	// harness's builds while these run.
+	env := append(os.Environ(), crossEnv...)
+	b := &Built{Init: filepath.Join(out, "init"), Prebuilt: filepath.Join(out, "prebuilt"), Steps: steps}
+	if err := os.MkdirAll(filepath.Join(out, "tests"), 0o755); err != nil {
+		return nil, err
+	}
+	jobs := []func() error{
+		func() error { return goCmd(root, env, "build", "-o", b.Init, "./harness/vm/guestinit") },
+		func() error { return BuildPrebuilt(b.Prebuilt, steps) },
+	}
+	for _, pkg := range append([]string{"harness"}, folders...) {
+		if !hasTests(filepath.Join(root, pkg)) {
+			continue
+		}
+		t := TestPackage{Name: pkg, Bin: filepath.Join(out, "tests", strings.ReplaceAll(pkg, "/", "_")+".test")}
+		b.Tests = append(b.Tests, t)
+		jobs = append(jobs, func() error { return goCmd(root, env, "test", "-c", "-o", t.Bin, "./"+pkg) })
+	}
+	if err := runJobs(2, jobs); err != nil {
+		return nil, err
+	}
+	for _, bin := range append([]string{b.Init}, testBins(b.Tests)...) {
+		if err := requireStatic(bin); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func testBins(ts []TestPackage) []string {
+	var bins []string
+	for _, t := range ts {
+		bins = append(bins, t.Bin)
+	}
+	return bins
+}
+
+// hasTests reports whether a package directory has any _test.go file.
+func hasTests(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
+	return len(m) > 0
+}
+
+// goCmd runs the go command in root with env.
+func goCmd(root string, env []string, args ...string) error {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// runJobs runs fns with at most n at a time and returns the first error.
+func runJobs(n int, fns []func() error) error {
+	sem := make(chan struct{}, n)
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = fn()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BuildPrebuilt writes into dir every binary the harness builds on the
+// fly — step-NN for each step, the probe, and one mutant per entry of
+// harness.Mutants — by calling the harness's own build functions, so the
+// guest runs exactly what `go test` on the host would build. The harness
+// builds into a process-wide temporary directory that it never removes;
+// TMPDIR is pointed at a scratch directory for the calls, and that is
+// removed afterwards.
+func BuildPrebuilt(dir string, steps []int) error {
+	if os.Getenv(harness.PrebuiltEnv) != "" {
+		return fmt.Errorf("%s is set on the host: unset it, the QEMU backend builds the prebuilt binaries itself", harness.PrebuiltEnv)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	scratch, err := os.MkdirTemp("", "stepbox-vm-prebuilt-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	restore := setenv(map[string]string{"TMPDIR": scratch, "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64"})
+	defer restore()
+
+	type job struct {
+		name  string
+		build func() (string, error)
+	}
+	jobs := []job{{"probe", harness.BuildProbe}}
+	for _, n := range steps {
+		jobs = append(jobs, job{harness.StepBinaryName(n), func() (string, error) { return harness.BuildStep(n) }})
+	}
+	for _, m := range harness.Mutants {
+		jobs = append(jobs, job{harness.MutantName(m), func() (string, error) { return harness.BuildMutant(m) }})
+	}
+	for _, j := range jobs {
+		path, err := j.build()
+		if err != nil {
+			return fmt.Errorf("building %s: %w", j.name, err)
+		}
+		if err := requireStatic(path); err != nil {
+			return err
+		}
+		if err := copyFile(path, filepath.Join(dir, j.name), 0o755); err != nil {
+			return fmt.Errorf("copying %s: %w", j.name, err)
+		}
+	}
+	return nil
+}
+
+// setenv sets variables and returns a function that restores them.
+// Calls happen before any concurrent use of the harness's builds.
+func setenv(vars map[string]string) func() {
+	old := map[string]*string{}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v, ok := os.LookupEnv(k); ok {
+			old[k] = &v
+		} else {
+			old[k] = nil
+		}
+		os.Setenv(k, vars[k])
+	}
+	return func() {
+		for k, v := range old {
+			if v == nil {
+				os.Unsetenv(k)
+			} else {
+				os.Setenv(k, *v)
+			}
+		}
+	}
+}
+
+// requireStatic refuses a binary that needs a dynamic loader: the guest
+// has none, and the failure there would be a bare "not found".
+func requireStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("checking %s is static: %w", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is dynamically linked; the guest has no libc (build with CGO_ENABLED=0)", path)
+		}
+	}
+	return nil
+}
+
+// copyFile copies src to dst (replacing it) with mode perm.
+func copyFile(src, dst string, perm os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

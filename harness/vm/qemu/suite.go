@@ -1,0 +1,188 @@
+package qemu
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/vm/guest"
+)
+
+// Options configure one run of the test suite in a VM.
+type Options struct {
+	Root        string        // the module root on the host
+	Cache       string        // where the kernel is kept between runs
+	Work        string        // scratch space for binaries and the initramfs
+	KernelDeb   string        // a kernel .deb to use instead of downloading
+	Timeout     time.Duration // hard limit on the VM
+	TestTimeout time.Duration // limit on each test binary in the guest
+	MemoryMB    int
+	CPUs        int
+	Only        []string  // test packages to run ("steps/03-pid-mnt"); all when empty
+	RunPattern  string    // -test.run for every test binary
+	Break       string    // a check ID: its mutant replaces the step binary
+	Log         io.Writer // progress lines
+	Console     io.Writer // the guest's console
+}
+
+// DefaultCache is $STEPBOX_CACHE/vm, or stepbox/vm in the user's cache.
+func DefaultCache() (string, error) {
+	if dir := os.Getenv("STEPBOX_CACHE"); dir != "" {
+		return filepath.Join(dir, "vm"), nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory: set STEPBOX_CACHE: %w", err)
+	}
+	return filepath.Join(base, "stepbox", "vm"), nil
+}
+
+// RunSuite builds everything, boots the VM and returns what it reported.
+// An error means the run could not happen at all.
+func RunSuite(ctx context.Context, o Options) (*Run, error) {
+	if _, err := LookQemu(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.Cache, 0o755); err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	var k *Kernel
+	err := o.phase("kernel "+KernelPackage, func() (err error) {
+		k, err = FetchKernel(o.Cache, o.KernelDeb)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	mods, err := ResolveModules(k.Modules, GuestModules)
+	if err != nil {
+		return nil, err
+	}
+	var built *Built
+	if err := o.phase("build static binaries", func() (err error) {
+		built, err = BuildAll(o.Root, filepath.Join(o.Work, "bin"))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := o.applyFilters(built); err != nil {
+		return nil, err
+	}
+	busybox, err := harness.FindBusybox()
+	if err != nil {
+		return nil, err
+	}
+	initramfs := filepath.Join(o.Work, "initramfs.cpio")
+	img := &Image{Built: built, Busybox: busybox, Modules: mods, Root: o.Root, Manifest: o.manifest(built, mods)}
+	if err := o.phase("write initramfs", func() error { return WriteInitramfs(initramfs, img) }); err != nil {
+		return nil, err
+	}
+	if info, err := os.Stat(initramfs); err == nil {
+		o.logf("initramfs: %d MiB, %d test binaries, modules %s", info.Size()>>20, len(built.Tests), moduleNames(mods))
+	}
+	m := &Machine{Kernel: k.Vmlinuz, Initramfs: initramfs, MemoryMB: o.MemoryMB, CPUs: o.CPUs, Timeout: o.Timeout, Console: o.Console}
+	o.logf("booting %s under TCG: %s %s", k.Release, qemuBinary, strings.Join(m.Args(), " "))
+	return m.Boot(ctx)
+}
+
+// applyFilters narrows the tests to o.Only and applies o.Break.
+func (o *Options) applyFilters(b *Built) error {
+	if len(o.Only) > 0 {
+		var kept []TestPackage
+		for _, t := range b.Tests {
+			for _, want := range o.Only {
+				if t.Name == strings.TrimPrefix(strings.TrimSuffix(want, "/"), "./") {
+					kept = append(kept, t)
+				}
+			}
+		}
+		if len(kept) == 0 {
+			return fmt.Errorf("no test package matches %v", o.Only)
+		}
+		b.Tests = kept
+	}
+	if o.Break != "" {
+		return BreakStep(b.Prebuilt, o.Break, o.logf)
+	}
+	return nil
+}
+
+// BreakStep replaces a step's prebuilt binary with the mutant for check,
+// so the guest's test of that step runs a known-bad program and must
+// fail: proof that a broken step cannot pass in the VM.
+func BreakStep(prebuilt, check string, logf func(string, ...any)) error {
+	for _, m := range harness.Mutants {
+		if m.Check != check {
+			continue
+		}
+		step := harness.StepBinaryName(m.Step)
+		if err := copyFile(filepath.Join(prebuilt, harness.MutantName(m)), filepath.Join(prebuilt, step), 0o755); err != nil {
+			return fmt.Errorf("breaking %s: %w", step, err)
+		}
+		logf("broken on purpose: %s is the mutant for %s (%s)", step, m.Check, m.Defect)
+		return nil
+	}
+	return fmt.Errorf("no mutant for check %q in harness.Mutants", check)
+}
+
+// manifest tells the init what to run: each test binary in its package's
+// source folder, with privileged tests required and prebuilt binaries.
+func (o *Options) manifest(b *Built, mods []Module) guest.Manifest {
+	m := guest.Manifest{
+		Env: []string{
+			harness.RequirePrivilegedEnv + "=1",
+			harness.PrebuiltEnv + "=" + guest.PrebuiltDir,
+			harness.BusyboxEnv + "=/bin/busybox",
+			"STEPBOX_CACHE=/tmp/cache",
+		},
+		TestTimeout: guest.Duration{Duration: o.TestTimeout + 30*time.Second},
+	}
+	for _, mod := range mods {
+		m.Modules = append(m.Modules, mod.Name)
+	}
+	args := []string{"-test.v", "-test.timeout=" + o.TestTimeout.String()}
+	if o.RunPattern != "" {
+		args = append(args, "-test.run="+o.RunPattern)
+	}
+	for _, t := range b.Tests {
+		m.Tests = append(m.Tests, guest.Test{
+			Name: t.Name,
+			Bin:  guestTestBin(t),
+			Dir:  path.Join(guest.SourceDir, t.Name),
+			Args: args,
+		})
+	}
+	return m
+}
+
+// phase runs fn and logs how long it took.
+func (o *Options) phase(name string, fn func() error) error {
+	start := time.Now()
+	err := fn()
+	status := "done"
+	if err != nil {
+		status = "FAILED"
+	}
+	o.logf("%-28s %s in %.1fs", name, status, time.Since(start).Seconds())
+	return err
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "vmtest: "+format+"\n", args...)
+	}
+}
+
+func moduleNames(mods []Module) string {
+	var names []string
+	for _, m := range mods {
+		names = append(names, m.Name)
+	}
+	return strings.Join(names, ",")
+}
