@@ -68,6 +68,19 @@ func buildDir() (string, error) {
 	return builds.dir, nil
 }
 
+// RemoveBuilds deletes what this process has built. Tests and commands
+// call it when they are done, so no stepbox-bin-* folder is left in /tmp.
+func RemoveBuilds() error {
+	builds.Lock()
+	defer builds.Unlock()
+	dir := builds.dir
+	builds.dir, builds.done = "", nil
+	if dir == "" {
+		return nil
+	}
+	return os.RemoveAll(dir)
+}
+
 // Build compiles the package pkg (a path relative to the module root, like
 // "./steps/04-pivotroot") into a static binary named name. overlay, when
 // not empty, replaces source files for this build only (go build -overlay):

@@ -52,6 +52,7 @@ func TestEveryCheckHasAMutant(t *testing.T) {
 // its ID and hint, on the program made to break it.
 func TestChecksRejectMutants(t *testing.T) {
 	RequirePrivileged(t)
+	t.Cleanup(func() { _ = RemoveBuilds() })
 	for _, m := range Mutants {
 		t.Run(m.Check, func(t *testing.T) {
 			bin, err := BuildMutant(m)

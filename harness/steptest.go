@@ -12,6 +12,7 @@ import (
 // under the host guard.
 func TestStep(t *testing.T, step int) {
 	RequirePrivileged(t)
+	t.Cleanup(func() { _ = RemoveBuilds() })
 	bin, err := BuildStep(step)
 	require.NoError(t, err, "building step %02d", step)
 	RunChecks(t, bin, step, ChecksUpTo(step))

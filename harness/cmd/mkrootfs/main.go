@@ -16,7 +16,9 @@ import (
 func main() {
 	out := flag.String("o", "rootfs", "where to write the root filesystem (must not exist)")
 	flag.Parse()
-	if err := run(*out); err != nil {
+	err := run(*out)
+	_ = harness.RemoveBuilds()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "mkrootfs: %v\n", err)
 		os.Exit(1)
 	}

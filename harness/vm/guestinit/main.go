@@ -61,6 +61,7 @@ func boot() error {
 	if err := setupHost(); err != nil {
 		return err
 	}
+	say(cgroupInfo())
 	say(guest.BootedLine(uptime(), switched.Seconds()))
 	return nil
 }

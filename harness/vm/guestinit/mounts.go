@@ -76,3 +76,20 @@ func enableControllers() error {
 func quietKernel() {
 	_ = os.WriteFile("/proc/sys/kernel/printk", []byte("1 4 1 7"), 0o644)
 }
+
+// cgroupInfo describes the guest's cgroup mounts and enabled controllers
+// in one line, so the console shows the steps ran on pure cgroup v2.
+func cgroupInfo() string {
+	var mounts []string
+	if data, err := os.ReadFile("/proc/self/mounts"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 2 && strings.HasPrefix(f[2], "cgroup") {
+				mounts = append(mounts, f[2]+" on "+f[1])
+			}
+		}
+	}
+	ctl, _ := os.ReadFile("/sys/fs/cgroup/cgroup.subtree_control")
+	return fmt.Sprintf("guest cgroups: %s (the only cgroup mounts); root cgroup.subtree_control: %s",
+		strings.Join(mounts, ", "), strings.TrimSpace(string(ctl)))
+}
