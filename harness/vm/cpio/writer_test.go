@@ -5,50 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// entry is one parsed archive entry.
-type entry struct {
-	name         string
-	mode         uint32
-	major, minor uint32
-	data         string
-}
-
-// parse reads a newc archive back, checking alignment as it goes.
-func parse(t *testing.T, b []byte) []entry {
-	t.Helper()
-	var out []entry
-	off := 0
-	for {
-		require.LessOrEqual(t, off+110, len(b), "truncated header at %d", off)
-		require.Equal(t, "070701", string(b[off:off+6]), "magic at %d", off)
-		field := func(i int) uint32 {
-			v, err := strconv.ParseUint(string(b[off+6+8*i:off+14+8*i]), 16, 32)
-			require.NoError(t, err)
-			return uint32(v)
-		}
-		mode, size, major, minor, namesize := field(1), field(6), field(9), field(10), field(11)
-		name := string(b[off+110 : off+110+int(namesize)-1])
-		require.Equal(t, byte(0), b[off+110+int(namesize)-1], "name of %s not NUL-terminated", name)
-		off = align(off + 110 + int(namesize))
-		data := string(b[off : off+int(size)])
-		off = align(off + int(size))
-		if name == trailer {
-			require.Equal(t, len(b), off, "bytes after the trailer")
-			return out
-		}
-		out = append(out, entry{name, mode, major, minor, data})
-	}
-}
-
-func align(n int) int { return (n + 3) &^ 3 }
 
 func TestWriterRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
@@ -61,8 +23,9 @@ func TestWriterRoundTrip(t *testing.T) {
 	require.NoError(t, w.File("empty", 0o644, nil))
 	require.NoError(t, w.Close())
 
-	got := parse(t, buf.Bytes())
-	want := []entry{
+	got, err := List(buf.Bytes())
+	require.NoError(t, err)
+	want := []Entry{
 		{"dev", TypeDir | 0o755, 0, 0, ""},
 		{"dev/console", TypeChar | 0o600, 5, 1, ""},
 		{"bin", TypeDir | 0o755, 0, 0, ""},

@@ -1,0 +1,89 @@
+package qemu
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/vm/cpio"
+	"github.com/stepbox/stepbox/harness/vm/guest"
+)
+
+// The image holds what the kernel and the init need, as archive entries
+// (device nodes too), with a manifest that points at real paths in it.
+func TestInitramfsHasWhatTheGuestNeeds(t *testing.T) {
+	busybox, err := harness.FindBusybox()
+	if err != nil {
+		t.Skip(err)
+	}
+	root, err := harness.ModuleRoot()
+	require.NoError(t, err)
+	work := t.TempDir()
+	write := func(name string) string {
+		p := filepath.Join(work, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(name), 0o755))
+		return p
+	}
+	built := &Built{
+		Init:     write("init"),
+		Tests:    []TestPackage{{Name: "steps/03-pid-mnt", Bin: write("tests/steps_03-pid-mnt.test")}},
+		Prebuilt: filepath.Dir(write("prebuilt/step-03")),
+	}
+	mods := []Module{{Name: "llc", Path: write("llc.ko")}}
+	o := &Options{TestTimeout: time.Minute}
+	img := &Image{Built: built, Busybox: busybox, Modules: mods, Root: root, Manifest: o.manifest(built, mods)}
+	file := filepath.Join(work, "initramfs.cpio")
+	require.NoError(t, WriteInitramfs(file, img))
+
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	entries, err := cpio.List(data)
+	require.NoError(t, err)
+	byName := map[string]cpio.Entry{}
+	for _, e := range entries {
+		byName[e.Name] = e
+	}
+	assert.Equal(t, cpio.Entry{Name: "dev/console", Mode: cpio.TypeChar | 0o600, Major: 5, Minor: 1}, byName["dev/console"])
+	assert.Equal(t, "init", byName["init"].Data)
+	assert.Equal(t, uint32(cpio.TypeFile|0o755), byName["init"].Mode)
+	assert.Equal(t, "/bin/busybox", byName["bin/sh"].Data)
+	assert.Equal(t, uint32(cpio.TypeDir|0o1777), byName["tmp"].Mode)
+	assert.NotContains(t, byName, "init/busybox", "busybox's own init applet must not shadow /init")
+
+	var m guest.Manifest
+	for _, e := range entries {
+		if "/"+e.Name == guest.ManifestPath {
+			require.NoError(t, jsonUnmarshal(e.Data, &m))
+		}
+	}
+	require.Len(t, m.Tests, 1)
+	for _, p := range []string{m.Tests[0].Bin, m.Tests[0].Dir + "/step_test.go", guest.SourceDir + "/go.mod", guest.PrebuiltDir + "/step-03", guest.ModulesDir + "/llc.ko"} {
+		assert.Contains(t, byName, strings.TrimPrefix(p, "/"))
+	}
+	assert.Equal(t, []string{"llc"}, m.Modules)
+	assert.True(t, slices.Contains(m.Env, "STEPBOX_REQUIRE_PRIVILEGED=1"), m.Env)
+	assert.True(t, slices.Contains(m.Env, "STEPBOX_PREBUILT="+guest.PrebuiltDir), m.Env)
+	assert.Contains(t, m.Tests[0].Args, "-test.v")
+}
+
+// A crashed or silent guest must end qemu rather than hang the run.
+func TestQemuArgsEndTheVMOnPanic(t *testing.T) {
+	m := &Machine{Kernel: "k", Initramfs: "i", MemoryMB: 1024, CPUs: 2}
+	args := strings.Join(m.Args(), " ")
+	for _, want := range []string{"-no-reboot", "-nographic", "-kernel k", "-initrd i", "-smp 2", "-m 1024", "accel=tcg"} {
+		assert.Contains(t, args, want)
+	}
+	assert.Contains(t, KernelCmdline, "panic=-1")
+	assert.Contains(t, KernelCmdline, "console=ttyS0")
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
