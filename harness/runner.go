@@ -78,7 +78,9 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Env = append(os.Environ(), sandboxEnv+"="+string(spec))
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS,
+		// Its own network namespace too: whatever a step does to the
+		// network "on the host" happens in the sandbox, never on the host.
+		Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS | syscall.CLONE_NEWNET,
 		Setpgid:    true,
 	}
 	stdout := &lineWatcher{first: make(chan struct{})}

@@ -17,7 +17,7 @@ import (
 )
 
 // The sandbox is the harness's containment: every binary under test runs
-// inside a throwaway UTS and mount namespace made by the harness, so a
+// inside a throwaway UTS, mount and network namespace made by the harness, so a
 // broken program (one that forgets CLONE_NEWUTS, say) renames the sandbox,
 // not the host. In the sandbox, / is made recursively shared, as on systemd
 // hosts, so the classic propagation bugs show up on every machine. The
