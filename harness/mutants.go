@@ -90,7 +90,7 @@ var Mutants = []Mutant{
 	{"cgroup.removed", 5, "never removes the cgroup",
 		[]Edit{{"if removeErr := cg.remove(); removeErr", "if removeErr := error(nil); removeErr", ""}}},
 	{"cgroup.separate", 5, "gives every container the same cgroup name",
-		[]Edit{{`"stepbox-"+randomHex(4)`, `"stepbox-container"`, "cgroup.go"}}},
+		[]Edit{{`os.Getpid(), rand.Uint32())`, `0, rand.Uint32()*0)`, "cgroup.go"}}},
 	{"cgroup.bad_cpus", 5, "accepts --cpus values below 0.01",
 		[]Edit{{"if cpus < 0.01 {", "if cpus < -1e9 {", ""}}},
 }
