@@ -68,6 +68,20 @@ var Catalogue = []Check{
 		"name each container's cgroup uniquely (stepbox-<random>), not one fixed name", checkCgroupsSeparate},
 	{"cgroup.bad_cpus", 5, "a bad --cpus value exits 2 with one line and creates nothing",
 		"validate --cpus (a number from 0.01 to the CPU count) while parsing flags, before anything is created", checkBadCPUs},
+
+	// 06 user namespace
+	{"userns.ns_new", 6, "the container has its own user namespace",
+		"add unix.CLONE_NEWUSER to Cloneflags, in the same clone as the other namespaces", newNamespace("user")},
+	{"userns.root_inside", 6, "the command runs as uid 0 and gid 0 inside, with the maps --uid-map and --gid-map ask for",
+		"parse --uid-map and --gid-map (CONTAINER:HOST:SIZE) and set SysProcAttr.UidMappings and GidMappings from them", checkRootInside},
+	{"userns.host_ids", 6, "outside, the container's processes belong to the mapped host uid and gid",
+		"map the container's 0 to an unprivileged host range (--uid-map 0:100000:65536), never to the host's 0", checkHostIDs},
+	{"userns.files_owned", 6, "files the container's root creates belong to the mapped host id",
+		"map the container's 0 to an unprivileged host range in UidMappings and GidMappings, never to the host's 0", checkFilesOwned},
+	{"userns.no_host_root", 6, "the container's root cannot write a file of the host's root",
+		"map the container's 0 to an unprivileged host range: mapped to the host's 0, it keeps real root's power over host files", checkNoHostRoot},
+	{"userns.rootless", 6, "an ordinary user (no privileges) can run the container and is root inside",
+		"as an ordinary user map only your own ids (0:UID:1) and write \"deny\" to setgroups before gid_map (GidMappingsEnableSetgroups: false); skip the cgroup when not root", checkRootless},
 }
 
 // Lookup finds a check by ID.

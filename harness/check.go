@@ -78,6 +78,11 @@ func NewEnv(bin string, step int) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Searchable by all: from step 06 the container's root is an
+	// unprivileged host id that must reach the rootfs inside.
+	if err := os.Chmod(scratch, 0o711); err != nil {
+		return nil, err
+	}
 	e := &Env{Bin: abs, Step: step, Base: base, scratch: scratch, hostname: "sbx-" + randomHex(4)}
 	if err := os.WriteFile(e.hostMarker(), []byte("host only\n"), 0o644); err != nil {
 		return nil, err

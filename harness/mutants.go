@@ -93,6 +93,21 @@ var Mutants = []Mutant{
 		[]Edit{{`os.Getpid(), rand.Uint32())`, `0, rand.Uint32()*0)`, "cgroup.go"}}},
 	{"cgroup.bad_cpus", 5, "accepts --cpus values below 0.01",
 		[]Edit{{"if cpus < 0.01 {", "if cpus < -1e9 {", ""}}},
+
+	{"userns.ns_new", 6, "creates no user namespace (and so writes no maps), like step 05",
+		[]Edit{{"Cloneflags: unix.CLONE_NEWUSER |", "Cloneflags: 0 |", ""},
+			{"UidMappings: []syscall.SysProcIDMap{cfg.uidMap},", "", ""},
+			{"GidMappings: []syscall.SysProcIDMap{cfg.gidMap},", "", ""}}},
+	{"userns.root_inside", 6, "ignores --uid-map and always maps the default range",
+		[]Edit{{`parseIDMap("--uid-map", *uidMap)`, `parseIDMap("--uid-map", defaultIDMap(os.Geteuid())+(*uidMap)[:0])`, ""}}},
+	{"userns.host_ids", 6, "maps the container's root to the host's root",
+		[]Edit{{"UidMappings: []syscall.SysProcIDMap{cfg.uidMap},", "UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},", ""}}},
+	{"userns.files_owned", 6, "maps the container's root to the host's root",
+		[]Edit{{"UidMappings: []syscall.SysProcIDMap{cfg.uidMap},", "UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},", ""}}},
+	{"userns.no_host_root", 6, "maps the container's root to the host's root",
+		[]Edit{{"UidMappings: []syscall.SysProcIDMap{cfg.uidMap},", "UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},", ""}}},
+	{"userns.rootless", 6, "leaves setgroups allowed, so an ordinary user may not write gid_map",
+		[]Edit{{"GidMappingsEnableSetgroups: os.Geteuid() == 0,", "GidMappingsEnableSetgroups: true,", ""}}},
 }
 
 // MutantName is the binary name of a mutant, unique per check.

@@ -32,6 +32,13 @@ type Invocation struct {
 	// (run it with "report --pause"); the probe exits when Hold returns.
 	// Checks use it to look at a live container from the host.
 	Hold func(*probe.Report)
+	// User, when not 0, runs the binary as this unprivileged uid and gid
+	// (from a copy it can reach), for the rootless checks of step 06.
+	User int
+	// JoinNet, when set, is a network namespace (/proc/PID/ns/net) the
+	// sandbox joins instead of making its own: a second container then
+	// shares the first one's "host side", bridge and all.
+	JoinNet string
 }
 
 // Result is what one run produced.
@@ -68,12 +75,22 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Searchable by all: from step 06 the container's root is an
+	// unprivileged host id that must reach the rootfs inside.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return nil, err
+	}
 	res := &Result{Dir: dir, Rootfs: filepath.Join(dir, "rootfs")}
 	if err := e.copyRootfs(res.Rootfs); err != nil {
 		return nil, err
 	}
 	res.Argv = e.argv(inv, res.Rootfs)
-	spec, _ := json.Marshal(sandboxSpec{Argv: res.Argv, Dir: dir, Witness: filepath.Join(dir, "witness.json")})
+	if inv.User != 0 {
+		if res.Argv[0], err = copyForUser(e.Bin, dir); err != nil {
+			return nil, err
+		}
+	}
+	spec, _ := json.Marshal(sandboxSpec{Argv: res.Argv, Dir: dir, Witness: filepath.Join(dir, "witness.json"), UID: inv.User, JoinNet: inv.JoinNet})
 
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Env = append(os.Environ(), sandboxEnv+"="+string(spec))
@@ -82,6 +99,9 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 		// network "on the host" happens in the sandbox, never on the host.
 		Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS | syscall.CLONE_NEWNET,
 		Setpgid:    true,
+	}
+	if inv.JoinNet != "" {
+		cmd.SysProcAttr.Cloneflags &^= syscall.CLONE_NEWNET // the sandbox joins JoinNet instead
 	}
 	stdout := &lineWatcher{first: make(chan struct{})}
 	var stderr bytes.Buffer

@@ -32,6 +32,8 @@ type sandboxSpec struct {
 	Argv    []string `json:"argv"`
 	Dir     string   `json:"dir"`
 	Witness string   `json:"witness"`
+	UID     int      `json:"uid,omitempty"`      // run the binary as this uid and gid
+	JoinNet string   `json:"join_net,omitempty"` // join this network namespace first
 }
 
 // Witness is what the sandbox saw of the world around the binary under
@@ -43,6 +45,10 @@ type Witness struct {
 	HostnameAfter  string            `json:"hostname_after"`
 	MountsBefore   []string          `json:"mounts_before"`
 	MountsAfter    []string          `json:"mounts_after"`
+	// The sandbox's network (the container's "host side"): links,
+	// addresses and routes, before and after.
+	NetBefore []string `json:"net_before"`
+	NetAfter  []string `json:"net_after"`
 }
 
 func init() {
@@ -67,7 +73,14 @@ func runSandbox(specJSON string) (int, error) {
 	if err := makeRootShared(); err != nil {
 		return 0, err
 	}
-	w := Witness{Namespaces: probe.Collect(probe.Options{}).Namespaces}
+	// Everything from here runs on this thread: setns changes only the
+	// calling thread, and the death signal is tied to the thread that
+	// starts the child.
+	runtime.LockOSThread()
+	if err := joinNetns(spec.JoinNet); err != nil {
+		return 0, err
+	}
+	w := Witness{Namespaces: probe.Collect(probe.Options{}).Namespaces, NetBefore: netState()}
 	w.HostnameBefore, _ = os.Hostname()
 	// Keep the mount table open: a careless container may mount over this
 	// /proc, and the open file still reads the sandbox's table afterwards.
@@ -81,10 +94,11 @@ func runSandbox(specJSON string) (int, error) {
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	cmd.Dir = spec.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	// If the sandbox dies, so does the binary under test. The death signal
-	// is tied to the thread that started the child, so keep to one thread.
+	// If the sandbox dies, so does the binary under test.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	runtime.LockOSThread()
+	if spec.UID != 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(spec.UID), Gid: uint32(spec.UID)}
+	}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting %s: %w", spec.Argv[0], err)
 	}
@@ -93,6 +107,7 @@ func runSandbox(specJSON string) (int, error) {
 
 	w.HostnameAfter, _ = os.Hostname()
 	w.MountsAfter = mountPoints(mountinfo)
+	w.NetAfter = settledNetState(w.NetBefore)
 	data, _ := json.Marshal(w)
 	return code, os.WriteFile(spec.Witness, data, 0o644)
 }

@@ -19,6 +19,10 @@ type Options struct {
 	Look []string      // paths whose existence to report
 	Read []string      // small files whose content to report
 	Burn time.Duration // spin on every CPU this long and report CPU used
+
+	Writable []string // paths to try opening for writing (nothing is written)
+	Create   []string // new files to create
+	Connect  []string // TCP addresses to exchange a token with
 }
 
 // namespaceKinds are the entries of /proc/self/ns the checks compare.
@@ -56,6 +60,11 @@ func Collect(opts Options) *Report {
 	r.DevNull = devNull()
 	r.Exists = lookAll(opts.Look)
 	r.Files = r.readAll(opts.Read)
+	r.Links = r.links()
+	r.DefaultGateway = r.defaultGateway()
+	r.Writable = writable(opts.Writable)
+	r.Created = createAll(opts.Create)
+	r.Connected = connectAll(opts.Connect)
 	if opts.Burn > 0 {
 		b := burn(opts.Burn)
 		r.Burn = &b

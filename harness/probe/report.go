@@ -30,6 +30,13 @@ type Report struct {
 	Exists     map[string]bool   `json:"exists,omitempty"`
 	Files      map[string]string `json:"files,omitempty"`
 	Burn       *Burn             `json:"burn,omitempty"`
+	// Network and user-namespace facts (steps 06 and 07).
+	Links          []Link            `json:"links,omitempty"`
+	DefaultGateway string            `json:"default_gateway,omitempty"`
+	Serving        string            `json:"serving,omitempty"`   // the address --serve listens on
+	Connected      map[string]string `json:"connected,omitempty"` // --connect address: "ok" or the error
+	Writable       map[string]string `json:"writable,omitempty"`  // --writable path: "allowed" or the error
+	Created        map[string]string `json:"created,omitempty"`   // --create path: "ok" or the error
 	// Problems lists what the probe could not read, e.g. a missing /proc.
 	Problems []string `json:"problems,omitempty"`
 }

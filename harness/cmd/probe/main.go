@@ -2,6 +2,7 @@
 // It reports what it can see, or plays a simple part the checks need:
 //
 //	probe report [--look PATH]... [--read PATH]... [--burn DURATION] [--pause]
+//	             [--writable PATH]... [--create PATH]... [--connect ADDR]... [--serve ADDR]
 //	probe args ARG...   print the arguments it got, as a JSON array
 //	probe cat           copy stdin to stdout
 //	probe exit N        exit with status N
@@ -56,11 +57,23 @@ func report(args []string) {
 	fs.Var((*pathList)(&opts.Look), "look", "report whether PATH exists")
 	fs.Var((*pathList)(&opts.Read), "read", "report the content of PATH")
 	fs.DurationVar(&opts.Burn, "burn", 0, "spin on every CPU this long")
+	fs.Var((*pathList)(&opts.Writable), "writable", "report whether PATH opens for writing")
+	fs.Var((*pathList)(&opts.Create), "create", "create the new file PATH")
+	fs.Var((*pathList)(&opts.Connect), "connect", "exchange a token over TCP with ADDR")
+	serve := fs.String("serve", "", "answer --connect on ADDR (e.g. :7000) until the probe exits")
 	pause := fs.Bool("pause", false, "after the report, wait for stdin to close")
 	if err := fs.Parse(args); err != nil {
 		os.Exit(2)
 	}
-	printJSON(probe.Collect(opts))
+	if *serve != "" {
+		// Listen before reporting, so whoever reads the report can connect.
+		if err := probe.Serve(*serve); err != nil {
+			fail(1, "probe --serve: %v", err)
+		}
+	}
+	r := probe.Collect(opts)
+	r.Serving = *serve
+	printJSON(r)
 	if *pause {
 		// The harness inspects the container from the host side while the
 		// probe waits, then closes stdin to let it exit.
