@@ -82,6 +82,18 @@ var Catalogue = []Check{
 		"map the container's 0 to an unprivileged host range: mapped to the host's 0, it keeps real root's power over host files", checkNoHostRoot},
 	{"userns.rootless", 6, "an ordinary user (no privileges) can run the container and is root inside",
 		"as an ordinary user map only your own ids (0:UID:1) and write \"deny\" to setgroups before gid_map (GidMappingsEnableSetgroups: false); skip the cgroup when not root", checkRootless},
+
+	// 07 network namespace, veth pair and bridge
+	{"net.ns_new", 7, "the container has its own network namespace",
+		"add unix.CLONE_NEWNET to Cloneflags", newNamespace("net")},
+	{"net.interfaces", 7, "inside there are only lo and the container's interface, both up, with an address and a default route through a gateway",
+		"set lo up in the child; create a veth pair with one end in the child's namespace, give it an address, set it up and add a default route via the bridge's address", checkInterfaces},
+	{"net.gateway", 7, "the container reaches its gateway, the host side, over TCP",
+		"put the gateway address on the bridge, plug the host end of the veth pair into the bridge and set both up", checkGateway},
+	{"net.containers", 7, "two containers at once get different addresses and talk over TCP through the bridge",
+		"allocate each container a free address (skip those in use) and plug every host end into the same bridge", checkContainers},
+	{"net.cleaned", 7, "after the containers exit, also after a failure, the host side's links, addresses, routes and rules are as before",
+		"after the child exits, delete the host end of the veth pair and, when no container is left on it, the bridge; also when setup or the command fails", checkNetCleaned},
 }
 
 // Lookup finds a check by ID.

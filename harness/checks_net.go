@@ -275,7 +275,9 @@ func joinNetns(path string) error {
 }
 
 // netState lists the calling thread's network namespace: links,
-// addresses, routes and policy rules, one sorted line each.
+// IPv4 addresses and routes (all tables) and policy rules, one sorted line
+// each. Left out is what the kernel changes on its own while a link
+// lives: its operational state, IPv6 link-local addresses and their routes.
 func netState() []string {
 	var lines []string
 	links, err := netlink.LinkList()
@@ -288,13 +290,13 @@ func netState() []string {
 	}
 	for _, l := range links {
 		a := l.Attrs()
-		lines = append(lines, fmt.Sprintf("link %s %s master=%s %s", a.Name, l.Type(), names[a.MasterIndex], a.OperState))
-		addrs, _ := netlink.AddrList(l, netlink.FAMILY_ALL)
+		lines = append(lines, fmt.Sprintf("link %s %s master=%s", a.Name, l.Type(), names[a.MasterIndex]))
+		addrs, _ := netlink.AddrList(l, netlink.FAMILY_V4)
 		for _, addr := range addrs {
 			lines = append(lines, fmt.Sprintf("addr %s %s", a.Name, addr.IPNet))
 		}
 	}
-	routes, _ := netlink.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	routes, _ := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
 	for _, r := range routes {
 		lines = append(lines, fmt.Sprintf("route table=%d dst=%v gw=%v dev=%s", r.Table, r.Dst, r.Gw, names[r.LinkIndex]))
 	}

@@ -108,6 +108,17 @@ var Mutants = []Mutant{
 		[]Edit{{"UidMappings: []syscall.SysProcIDMap{cfg.uidMap},", "UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},", ""}}},
 	{"userns.rootless", 6, "leaves setgroups allowed, so an ordinary user may not write gid_map",
 		[]Edit{{"GidMappingsEnableSetgroups: os.Geteuid() == 0,", "GidMappingsEnableSetgroups: true,", ""}}},
+
+	{"net.ns_new", 7, "forgets CLONE_NEWNET, so the container shares the host side's network",
+		[]Edit{{"unix.CLONE_NEWNET, //", "0, //", ""}}},
+	{"net.interfaces", 7, "leaves the container's loopback down",
+		[]Edit{dropCall("setLoopbackUp()")}},
+	{"net.gateway", 7, "never puts the gateway address on the bridge",
+		[]Edit{{"if err := addGatewayAddress(bridge); err != nil {", "if err := error(nil); err != nil {", "network.go"}}},
+	{"net.containers", 7, "gives every container the first address, used or not",
+		[]Edit{{"if !used[hex.EncodeToString(ip)] {", "if true {", "network.go"}}},
+	{"net.cleaned", 7, "never deletes the bridge",
+		[]Edit{{"if err := netlink.LinkDel(bridge); err != nil {\n\t\treturn fmt.Errorf(\"cannot delete bridge", "if err := error(nil); err != nil {\n\t\treturn fmt.Errorf(\"cannot delete bridge", "network.go"}}},
 }
 
 // MutantName is the binary name of a mutant, unique per check.
