@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,6 +40,22 @@ type Invocation struct {
 	// sandbox joins instead of making its own: a second container then
 	// shares the first one's "host side", bridge and all.
 	JoinNet string
+	// Live, when set, is called in its own goroutine as soon as the binary
+	// under test has started, with its PID (on the host) and its output so
+	// far, so a test can signal it mid-run. Run returns after Live does.
+	Live func(pid int, stdout func() string)
+	// Terminal, when set, is the binary's stdin, stdout, stderr and
+	// controlling terminal (a pty's slave end): the sandbox makes the
+	// binary a session leader. Its output then goes to the terminal.
+	Terminal *os.File
+	// Prepare, when set, may change the run's rootfs copy before the run.
+	Prepare func(rootfs string) error
+	// ReadOnlyRootfs makes the rootfs copy read-only for this run (a
+	// read-only bind mount inside the sandbox; the host never sees it).
+	ReadOnlyRootfs bool
+	// NoCgroups covers every cgroup mount with an empty read-only tmpfs,
+	// inside the sandbox only, so no cgroup can be created.
+	NoCgroups bool
 }
 
 // Result is what one run produced.
@@ -84,13 +101,23 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 	if err := e.copyRootfs(res.Rootfs); err != nil {
 		return nil, err
 	}
+	if inv.Prepare != nil {
+		if err := inv.Prepare(res.Rootfs); err != nil {
+			return nil, fmt.Errorf("preparing the rootfs: %w", err)
+		}
+	}
 	res.Argv = e.argv(inv, res.Rootfs)
 	if inv.User != 0 {
 		if res.Argv[0], err = copyForUser(e.Bin, dir); err != nil {
 			return nil, err
 		}
 	}
-	spec, _ := json.Marshal(sandboxSpec{Argv: res.Argv, Dir: dir, Witness: filepath.Join(dir, "witness.json"), UID: inv.User, JoinNet: inv.JoinNet})
+	sbx := sandboxSpec{Argv: res.Argv, Dir: dir, Witness: filepath.Join(dir, "witness.json"), UID: inv.User, JoinNet: inv.JoinNet,
+		PIDFile: filepath.Join(dir, "bin.pid"), TTY: inv.Terminal != nil, NoCgroups: inv.NoCgroups}
+	if inv.ReadOnlyRootfs {
+		sbx.ReadOnly = res.Rootfs
+	}
+	spec, _ := json.Marshal(sbx)
 
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Env = append(os.Environ(), sandboxEnv+"="+string(spec))
@@ -118,11 +145,25 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 	} else {
 		cmd.Stdin = strings.NewReader(inv.Stdin)
 	}
+	if inv.Terminal != nil {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = inv.Terminal, inv.Terminal, inv.Terminal
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the sandbox: %w", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	exited := make(chan struct{})
+	go func() { done <- cmd.Wait(); close(exited) }()
+	if inv.Live != nil {
+		live := make(chan struct{})
+		defer func() { <-live }()
+		go func() {
+			defer close(live)
+			if pid, ok := waitForPIDFile(sbx.PIDFile, exited); ok {
+				inv.Live(pid, stdout.String)
+			}
+		}()
+	}
 
 	timeout := inv.Timeout
 	if timeout == 0 {
@@ -160,6 +201,23 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 		return res, fmt.Errorf("the harness sandbox failed (%s)", res.Describe())
 	}
 	return res, nil
+}
+
+// waitForPIDFile waits until the sandbox has written the PID of the
+// binary under test, or has exited without doing so.
+func waitForPIDFile(path string, exited <-chan struct{}) (int, bool) {
+	for {
+		if data, err := os.ReadFile(path); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+				return pid, true
+			}
+		}
+		select {
+		case <-exited:
+			return 0, false
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // argv is the full command line for an invocation.

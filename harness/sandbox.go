@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sort"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -34,6 +35,11 @@ type sandboxSpec struct {
 	Witness string   `json:"witness"`
 	UID     int      `json:"uid,omitempty"`      // run the binary as this uid and gid
 	JoinNet string   `json:"join_net,omitempty"` // join this network namespace first
+	PIDFile string   `json:"pid_file,omitempty"` // write the binary's PID here once it runs
+	TTY     bool     `json:"tty,omitempty"`      // stdin is a terminal: make it the binary's controlling one
+	// Faults for one run, inside the sandbox only (see sandboxfaults.go).
+	ReadOnly  string `json:"read_only,omitempty"`  // bind-mount this directory read-only over itself
+	NoCgroups bool   `json:"no_cgroups,omitempty"` // cover every cgroup mount with a read-only tmpfs
 }
 
 // Witness is what the sandbox saw of the world around the binary under
@@ -73,6 +79,9 @@ func runSandbox(specJSON string) (int, error) {
 	if err := makeRootShared(); err != nil {
 		return 0, err
 	}
+	if err := applyFaults(spec); err != nil {
+		return 0, err
+	}
 	// Everything from here runs on this thread: setns changes only the
 	// calling thread, and the death signal is tied to the thread that
 	// starts the child.
@@ -99,10 +108,16 @@ func runSandbox(specJSON string) (int, error) {
 	if spec.UID != 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(spec.UID), Gid: uint32(spec.UID)}
 	}
+	if spec.TTY {
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty = true, true // Ctty 0: stdin
+	}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting %s: %w", spec.Argv[0], err)
 	}
 	w.BinPID = cmd.Process.Pid
+	if spec.PIDFile != "" {
+		_ = os.WriteFile(spec.PIDFile, []byte(strconv.Itoa(w.BinPID)), 0o644) // Live waits for it
+	}
 	code := exitCode(cmd.Wait())
 
 	w.HostnameAfter, _ = os.Hostname()

@@ -45,6 +45,7 @@ func newCgroup() (*cgroup, error) {
 			return nil, err
 		}
 	}
+	removeStaleCgroups(root)
 	// math/rand/v2 is seeded at random by the Go runtime: unique enough
 	// for a name, and, unlike crypto/rand, it adds no package start-up
 	// work to the parent and the child (see "Why it is fast").
@@ -54,6 +55,43 @@ func newCgroup() (*cgroup, error) {
 		return nil, fmt.Errorf("cannot create a cgroup: %w", err)
 	}
 	return cg, nil
+}
+
+// removeStaleCgroups removes the cgroups that killed runtimes left
+// behind. SIGKILL gives a runtime no chance to run its deferred rmdir;
+// Pdeathsig kills its container, so the cgroup stays, empty. A cgroup is
+// stale when the runtime its name records (stepbox-<PID>-...) no longer
+// exists, so a live runtime's cgroup, even one still being set up, is
+// never touched; and rmdir(2) itself refuses a cgroup that still holds a
+// process (EBUSY). Errors are ignored: a leftover we cannot remove must
+// not stop this container. (A runtime in another PID namespace that
+// shares this cgroup tree could look dead from here: don't share one.)
+func removeStaleCgroups(root string) {
+	entries, _ := os.ReadDir(root) // unreadable: newCgroup's mkdir reports it
+	for _, entry := range entries {
+		pid, ok := cgroupOwner(entry.Name())
+		if ok && !processExists(pid) {
+			_ = unix.Rmdir(filepath.Join(root, entry.Name()))
+		}
+	}
+}
+
+// cgroupOwner returns the runtime's PID from a cgroup name that
+// newCgroup made, and false for any other name.
+func cgroupOwner(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, "stepbox-")
+	if !ok {
+		return 0, false
+	}
+	pidText, _, ok := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(pidText)
+	return pid, ok && err == nil && pid > 0
+}
+
+// processExists reports whether a process has this PID. kill(2) with
+// signal 0 sends nothing, it only checks: ESRCH means no such process.
+func processExists(pid int) bool {
+	return unix.Kill(pid, 0) != unix.ESRCH
 }
 
 // findCPUHierarchy finds the cgroup filesystem that has the cpu

@@ -1,0 +1,20 @@
+# make stress: the long robustness tests, also run by CI.
+#   - 200 runs of step 05 at concurrency 8 (harness/stress_test.go, -tags stress),
+#     then the fault and bad-input tests again, all under the host guard;
+#   - every fuzz target for FUZZTIME each: the step CLI's flag parsing and
+#     the probe's report, mountinfo and cgroup-file parsers.
+# Needs root for the first part (uses sudo like make test).
+FUZZTIME ?= 20s
+STRESS_FUZZ := ./steps/05-cgroups:FuzzParseRun \
+	./harness/probe:FuzzParseMountinfo \
+	./harness/probe:FuzzParseCgroupFile \
+	./harness/probe:FuzzParseReport
+
+.PHONY: stress
+stress: deps
+	$(GO) test -count=1 -tags stress -timeout 20m $(if $(SUDO),-exec '$(SUDO)') -run 'TestStress|TestFault|TestBadInvocations' ./harness/
+	@set -e; for target in $(STRESS_FUZZ); do \
+		pkg=$${target%%:*}; fuzz=$${target##*:}; \
+		echo "fuzz $$fuzz in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fuzz\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
