@@ -21,7 +21,11 @@ ONLY_TEST  := $(and $(filter test,$(MAKECMDGOALS)),$(STEP_GOALS))
 help:
 	@echo "make step-05            a shell inside step 05's container (any step: step-01 .. step-$(lastword $(STEPNUMS)))"
 	@echo "make test               every test (make step-04 test: only step 04's)"
-	@echo "make check STEP=04 BIN=path   check your own binary against a step"
+	@echo "make exercise STEP=04   your own copy of step 04 to write, in workspace/ (then make check/hint/solution STEP=04)"
+	@echo "make check STEP=04      check your copy of step 04 (BIN=path: any binary)"
+	@echo "make hint STEP=04       the next hint for the first failing check"
+	@echo "make solution STEP=04   the reference solution, as a diff against your copy"
+	@echo "make progress           all your copies, checked now: steps x checks"
 	@echo "make diff STEP=04       what step 04 adds to step 03"
 	@echo "make rootfs             build the default busybox rootfs in ./rootfs"
 
@@ -42,14 +46,17 @@ ifeq ($(ONLY_TEST),)
 	$(SUDO) bin/step-$* run $(if $(filter-out 01,$*),--hostname container) $(if $(filter-out 01 02 03,$*),--rootfs $(ROOTFS)) /bin/sh
 endif
 
-test: deps
-	$(GO) vet ./...
-	$(GO) test -count=1 $(if $(SUDO),-exec '$(SUDO)') $(if $(ONLY_TEST),$(foreach s,$(STEP_GOALS:step-%=%),./$(wildcard steps/$(s)-*)),./...)
+# Every package but the learners' copies in workspace/: yours may be half
+# written, and the course's own tests must not depend on it.
+GOPKGS = $(filter-out github.com/stepbox/stepbox/workspace/%,$(shell $(GO) list -e ./...))
 
-check: deps
-	@mkdir -p bin
-	$(GO) build -o bin/stepcheck ./harness/cmd/stepcheck
-	$(SUDO) bin/stepcheck --step $(STEP) $(if $(BIN),--bin $(BIN))
+test: deps
+	$(GO) vet $(GOPKGS)
+	$(GO) test -count=1 $(if $(SUDO),-exec '$(SUDO)') $(if $(ONLY_TEST),$(foreach s,$(STEP_GOALS:step-%=%),./$(wildcard steps/$(s)-*)),$(GOPKGS))
+
+# Without BIN: your copy in workspace/ (make exercise), else the reference.
+check: deps stepcheck-bin
+	@$(SUDO) bin/stepcheck --step $(STEP) $(if $(BIN),--bin $(BIN))
 
 diff:
 	@prev=$$(printf "%02d" $$(expr $(STEP) - 1)); \

@@ -66,7 +66,7 @@ var Catalogue = []Check{
 		"rmdir the cgroup after cmd.Wait returns, also on failure; the runtime itself must never join it, or rmdir fails with EBUSY", checkCgroupRemoved},
 	{"cgroup.separate", 5, "two containers at once get separate cgroups",
 		"name each container's cgroup uniquely (stepbox-<random>), not one fixed name", checkCgroupsSeparate},
-	{"cgroup.bad_cpus", 5, "a bad --cpus value exits 2 with one line and creates nothing",
+	{"cgroup.bad_cpus", 5, "a good --cpus value is taken, a bad one exits 2 with one line and creates nothing",
 		"validate --cpus (a number from 0.01 to the CPU count) while parsing flags, before anything is created", checkBadCPUs},
 
 	// 06 user namespace

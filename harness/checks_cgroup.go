@@ -170,6 +170,15 @@ func checkCgroupsSeparate(e *Env) Outcome {
 }
 
 func checkBadCPUs(e *Env) Outcome {
+	// A refusal means something only from a binary that takes a good
+	// value: one with no --cpus at all exits 2 for every value too.
+	res, err := e.Run(Invocation{Flags: e.runFlags("--cpus", "0.5"), Probe: []string{"exit", "0"}})
+	if err != nil {
+		return fail("the binary to run", "a harness error: %v", err)
+	}
+	if res.Exit != 0 {
+		return fail("--cpus 0.5 accepted (the command run, exit status 0)", "%s", res.Describe())
+	}
 	before := stepboxCgroups()
 	for _, value := range []string{"abc", "0", "-1", "100000", "NaN"} {
 		res, err := e.Run(Invocation{Argv: append(append([]string{"run"}, e.runFlags("--cpus", value)...), "/bin/true")})

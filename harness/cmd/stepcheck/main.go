@@ -1,19 +1,26 @@
 // Command stepcheck runs the checks of a step, and of every earlier step,
-// against any binary that follows the step CLI contract, and prints one
-// line a check:
+// against a binary that follows the step CLI contract:
 //
-//	stepcheck --step 04 [--bin PATH] [--json]
+//	stepcheck --step 04 [--bin PATH] [--json]   one line a check, then a summary
+//	stepcheck --step 04 --hint [--bin PATH]     the next hint for the first failing check
+//	stepcheck --progress                        the learner's table of steps x checks
 //
-// Without --bin it checks the reference step. Exit status: 0 when every
-// check passes, 1 when any fails, 2 for a usage error.
+// Without --bin it checks the learner's copy of the step,
+// workspace/04-pivotroot (see `make exercise`), built as it is now, or the
+// reference step when there is no copy. --workspace DIR moves the
+// workspace. Exit status: 0 when every check passes (with --hint or
+// --progress: when they could run), 1 when a check fails or the checks
+// cannot run, 2 for a usage error.
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/stepbox/stepbox/harness"
@@ -25,71 +32,179 @@ func main() {
 	os.Exit(code)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// options is the parsed command line.
+type options struct {
+	step      int
+	bin       string
+	json      bool
+	hint      bool
+	progress  bool
+	workspace string // where learners' copies live; the module's workspace/ by default
+}
+
+const usageLine = "usage: stepcheck --step N [--bin PATH] [--json | --hint] [--workspace DIR], or stepcheck --progress [--workspace DIR]"
+
+func parseArgs(args []string) (options, error) {
+	var o options
 	fs := flag.NewFlagSet("stepcheck", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	stepFlag := fs.String("step", "", "the step to check against, e.g. 04")
-	bin := fs.String("bin", "", "the binary to check (default: the reference step)")
-	asJSON := fs.Bool("json", false, "print the results as JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return usage(stderr, err)
+	fs.StringVar(&o.bin, "bin", "", "the binary to check (default: your copy in the workspace, else the reference step)")
+	fs.BoolVar(&o.json, "json", false, "print the results as JSON")
+	fs.BoolVar(&o.hint, "hint", false, "show the next hint for the first failing check")
+	fs.BoolVar(&o.progress, "progress", false, "check every copy in the workspace and print a table of steps x checks")
+	fs.StringVar(&o.workspace, "workspace", "", "where your copies of the steps are (default: workspace/ in the stepbox checkout)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.progress {
+		if *stepFlag != "" || o.bin != "" || o.json || o.hint {
+			return o, errors.New("--progress checks every copy in the workspace: it takes no --step, --bin, --json or --hint")
+		}
+		return o, nil
+	}
+	if o.hint && o.json {
+		return o, errors.New("--hint and --json do not go together")
 	}
 	step, err := strconv.Atoi(*stepFlag)
-	if err == nil {
-		err = harness.ValidStep(step)
-	} else {
-		err = fmt.Errorf("--step %q is not a step number like 04", *stepFlag)
-	}
 	if err != nil {
-		return usage(stderr, err)
+		return o, fmt.Errorf("--step %q is not a step number like 04", *stepFlag)
+	}
+	o.step = step
+	return o, harness.ValidStep(step)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "stepcheck: %v (%s)\n", err, usageLine)
+		return 2
 	}
 	if problem := harness.PrivilegeProblem(); problem != "" {
 		fmt.Fprintf(stderr, "stepcheck: %s\n", problem)
 		return 1
 	}
-	if *bin == "" {
-		if *bin, err = harness.BuildStep(step); err != nil {
+	if o.workspace == "" {
+		root, err := harness.ModuleRoot()
+		if err != nil {
 			fmt.Fprintf(stderr, "stepcheck: %v\n", err)
 			return 1
 		}
+		o.workspace = filepath.Join(root, "workspace")
 	}
-	verdicts, err := check(*bin, step)
+	switch {
+	case o.progress:
+		err = progress(stdout, o.workspace)
+	case o.hint:
+		err = hint(stdout, o)
+	default:
+		var failed bool
+		failed, err = check(stdout, stderr, o)
+		if err == nil && failed {
+			return 1
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "stepcheck: %v\n", err)
 		return 1
 	}
-	report(stdout, verdicts, *asJSON)
-	for _, v := range verdicts {
-		if !v.Pass {
-			return 1
-		}
-	}
 	return 0
 }
 
-// check runs every check under the host guard; a run that changed the
-// host is reported as the failed pseudo-check host.unchanged.
-func check(bin string, step int) ([]harness.Verdict, error) {
+// check runs every check of the step and prints the verdicts; failed
+// says whether any check failed.
+func check(stdout, stderr io.Writer, o options) (failed bool, err error) {
+	t, err := resolveTarget(o)
+	if err != nil {
+		return false, err
+	}
+	if t.note != "" {
+		fmt.Fprintln(stderr, t.note)
+	}
+	verdicts, err := runChecks(t.bin, o.step, harness.ChecksUpTo(o.step), false)
+	if err != nil {
+		return false, err
+	}
+	if o.json {
+		printJSON(stdout, verdicts)
+	} else {
+		fmt.Fprintf(stdout, "Checking %s against step %02d:\n", t.label, o.step)
+		for _, v := range verdicts {
+			fmt.Fprintln(stdout, v.Line())
+		}
+		fmt.Fprintln(stdout, summary(verdicts, o.step))
+	}
+	for _, v := range verdicts {
+		if !v.Pass {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// runChecks runs checks in order against bin, each under the host guard;
+// a run that changed the host is reported as the failed pseudo-check
+// host.unchanged. With stopAtFailure it stops at the first failure.
+func runChecks(bin string, step int, checks []harness.Check, stopAtFailure bool) ([]harness.Verdict, error) {
 	env, err := harness.NewEnv(bin, step)
 	if err != nil {
 		return nil, err
 	}
 	defer env.Close()
 	var verdicts []harness.Verdict
-	for _, c := range harness.ChecksUpTo(step) {
+	for _, c := range checks {
 		g, err := harness.StartGuard(env.Base)
 		if err != nil {
 			return nil, err
 		}
-		verdicts = append(verdicts, env.Verify(c))
-		if diff := g.Finish(); diff != "" {
+		v := env.Verify(c)
+		verdicts = append(verdicts, v)
+		diff := g.Finish()
+		if diff != "" {
 			verdicts = append(verdicts, harness.Verdict{
-				Check:   harness.Check{ID: "host.unchanged", Step: c.Step, Hint: "clean up everything the runtime creates, also when it fails"},
+				Check:   harness.Check{ID: hostUnchanged, Step: c.Step, Hint: "clean up everything the runtime creates, also when it fails"},
 				Outcome: harness.Outcome{Expected: "the host unchanged after " + c.ID, Got: diff},
 			})
 		}
+		if stopAtFailure && (!v.Pass || diff != "") {
+			break
+		}
 	}
 	return verdicts, nil
+}
+
+// hostUnchanged is the pseudo-check the host guard fails.
+const hostUnchanged = "host.unchanged"
+
+// summary is the last line of a check run: how many passed, and which
+// failing check to fix first (harness.FixOrder).
+func summary(verdicts []harness.Verdict, step int) string {
+	passed := 0
+	failing := map[string]bool{}
+	for _, v := range verdicts {
+		if v.Pass {
+			passed++
+		} else {
+			failing[v.ID] = true
+		}
+	}
+	if len(failing) == 0 {
+		return fmt.Sprintf("All %d checks of step %02d pass.", passed, step)
+	}
+	first := hostUnchanged
+	if !failing[hostUnchanged] {
+		for _, c := range harness.FixOrder(step) {
+			if failing[c.ID] {
+				first = c.ID
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d of %d checks pass. Fix %s first: `make hint STEP=%02d` gives its hints one at a time.",
+		passed, len(verdicts), first, step)
 }
 
 type jsonVerdict struct {
@@ -101,13 +216,7 @@ type jsonVerdict struct {
 	Hint     string `json:"hint,omitempty"`
 }
 
-func report(w io.Writer, verdicts []harness.Verdict, asJSON bool) {
-	if !asJSON {
-		for _, v := range verdicts {
-			fmt.Fprintln(w, v.Line())
-		}
-		return
-	}
+func printJSON(w io.Writer, verdicts []harness.Verdict) {
 	out := make([]jsonVerdict, 0, len(verdicts))
 	for _, v := range verdicts {
 		j := jsonVerdict{ID: v.ID, Step: v.Step, Pass: v.Pass}
@@ -119,13 +228,4 @@ func report(w io.Writer, verdicts []harness.Verdict, asJSON bool) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(out)
-}
-
-func usage(w io.Writer, err error) int {
-	msg := "usage: stepcheck --step N [--bin PATH] [--json]"
-	if err != nil {
-		msg = fmt.Sprintf("stepcheck: %v (%s)", err, msg)
-	}
-	fmt.Fprintln(w, msg)
-	return 2
 }

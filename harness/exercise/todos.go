@@ -1,0 +1,74 @@
+package exercise
+
+// A Todo is one TODO comment in a step's starter. It goes on lines of its
+// own above (or, with After, below) the line of the previous step's
+// source that holds Anchor, which must occur there exactly once. Text says
+// what the step needs, never how: the checks and `make hint` do the rest.
+type Todo struct {
+	File   string // the file of the previous step; main.go when empty
+	Anchor string
+	After  bool
+	Text   string
+}
+
+// Todos are the TODOs of each step's starter, by step. Keep anchors few
+// and short: the steps' code changes, and TestStartersApply says when an
+// anchor stops matching.
+var Todos = map[int][]Todo{
+	2: {
+		{Anchor: "flags.SetOutput(io.Discard)", After: true,
+			Text: `the container gets a hostname of its own: accept --hostname NAME (default "container", 1 to 64 bytes, or exit 2), and hand it on to the child.`},
+		{Anchor: "cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr", After: true,
+			Text: "start the child in a UTS namespace of its own, so that a hostname set inside can never rename the host."},
+		{Anchor: "func setupContainer(cfg config) error {", After: true,
+			Text: "set the container's hostname to the --hostname value before the command runs."},
+	},
+	3: {
+		{Anchor: "Cloneflags: unix.CLONE_NEWUTS,",
+			Text: "the child also needs PID, mount and IPC namespaces of its own: the command must be PID 1, with its own mount table and IPC objects."},
+		{Anchor: "func setupContainer(cfg config) error {", After: true,
+			Text: "mounts made in the container must never appear on the host (on most hosts / is a shared mount), and /proc must list only the container's processes."},
+	},
+	4: {
+		{Anchor: "flags.SetOutput(io.Discard)", After: true,
+			Text: "accept --rootfs DIR (default ./rootfs), the directory that becomes the container's /, and hand it on to the child."},
+		{Anchor: "status, err := runContainer(cfg)",
+			Text: "a rootfs that does not exist must fail here, before anything is created: one line on stderr naming it, exit 125."},
+		{Anchor: "if err := mountProc(); err != nil {",
+			Text: "make the rootfs the container's /: the host's files out of reach, the old root no longer mounted, and nothing left behind in the rootfs. After it, the new root needs a fresh /proc and a /dev of its own with a working null device."},
+	},
+	5: {
+		{Anchor: "flags.SetOutput(io.Discard)", After: true,
+			Text: "accept --cpus N (default 0.5), the container's CPU quota: a number from 0.01 to the number of CPUs; anything else exits 2 with one line, before anything is created. Hand it on to the child."},
+		{Anchor: "if err := startChild(cmd); err != nil {",
+			Text: "each container gets a cgroup of its own that limits it to --cpus of CPU. The child, never the runtime, must be in it before the command can run, and the cgroup must be gone when the container ends, however it ends."},
+		{Anchor: "func child(args []string) int {", After: true,
+			Text: "the command must not start before the parent has put this process in its cgroup."},
+	},
+	6: {
+		{Anchor: "flags.SetOutput(io.Discard)", After: true,
+			Text: "accept --uid-map and --gid-map CONTAINER:HOST:SIZE, which host IDs the container's IDs are (by default 0:100000:65536 for root, and for an ordinary user its own ID alone), and hand them on to the child."},
+		{Anchor: "Cloneflags: unix.CLONE_NEWUTS |",
+			Text: "the container needs a user namespace of its own with those maps, in which the command runs as uid 0 and gid 0: root inside, an unprivileged ID on the host. An ordinary user must be able to run it too."},
+		{Anchor: "cg, err := newCgroup()",
+			Text: "an ordinary user may not create a cgroup here: run without one, and say so, rather than fail."},
+		{Anchor: "if err := pivotRoot(cfg.rootfs); err != nil {",
+			Text: "inside a user namespace the kernel creates no device nodes, and mounts a new /proc only while the host's is still in view: the container still needs its /proc and a working /dev/null."},
+	},
+	7: {
+		{Anchor: "unix.CLONE_NEWIPC,",
+			Text: "the container needs a network namespace of its own: its own interfaces, addresses, routes and ports."},
+		{Anchor: "go forwardSignals(signals, cmd.Process)", After: true,
+			Text: "while the child still waits, cable it to the host side: an interface of its own on a bridge all containers share, a free address for each container, and a default route through the bridge's gateway address. Whatever happens, remove what this container added, and the bridge with the last container. (An ordinary user may not: loopback alone, and say so.)"},
+		{Anchor: "if err := makeMountsPrivate(); err != nil {",
+			Text: "programs inside must be able to talk to each other over loopback."},
+	},
+}
+
+// StarterPasses are the checks of a step that its starter passes anyway,
+// by step and check ID, each with the reason. The exercise proof fails if
+// a starter passes a new check not listed here, or fails one that is: a
+// starter that already solves its step teaches nothing.
+var StarterPasses = map[int]map[string]string{
+	3: {"mnt.no_leak": "step 02 mounts nothing, so nothing can leak yet; the check bites as soon as the learner mounts /proc without first making / private"},
+}

@@ -1,0 +1,254 @@
+package harness
+
+import "fmt"
+
+// Hint levels: `make hint` shows a failing check's hints one at a time,
+// from a nudge towards the fix to the trap that usually causes it.
+const (
+	HintNudge   = iota // where to look, in the learner's own code
+	HintSyscall        // the system call, flag or file that does it
+	HintPitfall        // the usual trap, and what the article gets wrong
+	HintLevels         // how many there are
+)
+
+// HintLevelNames name the levels, in order.
+var HintLevelNames = [HintLevels]string{"nudge", "syscall", "pitfall"}
+
+// Hints are the progressive hints of every check, by check ID. They live
+// here, beside the catalogue, and TestEveryCheckHasHints keeps the two in
+// step: a new check needs its three hints.
+var Hints = map[string][HintLevels]string{
+	// 01 re-exec through /proc/self/exe
+	"cli.args": {
+		"The command must get exactly the arguments typed after it, including ones that look like flags (-c, --flag) and empty ones. Follow them from run's command line, through the child's, to the command.",
+		"Stop flag parsing at the command (flag.FlagSet.Parse stops at the first non-flag) and pass flags.Args() on; when rebuilding the child's command line, put \"--\" before the command.",
+		"The article hands the child os.Args[2:] and lets the child parse them again: without \"--\", a command like `sh -c ...` loses its -c to the child's flag parsing.",
+	},
+	"cli.stdio": {
+		"The command's stdin and stdout must be the terminal's (or the pipe's) that stepbox was started with, through both processes.",
+		"In the parent, set cmd.Stdin, cmd.Stdout and cmd.Stderr of the child's exec.Cmd to os.Stdin, os.Stdout and os.Stderr; exec(2) in the child keeps them.",
+		"An exec.Cmd with nil Stdin reads from /dev/null and nil Stdout discards: nothing fails, the output just vanishes.",
+	},
+	"cli.exit_status": {
+		"When the command exits 7, stepbox must exit 7. Where does the parent learn how the child ended?",
+		"cmd.Wait returns an *exec.ExitError for a non-zero status: take cmd.ProcessState.ExitCode(), or 128+N from the syscall.WaitStatus when signal N killed it, and os.Exit with it.",
+		"The article prints `ERROR exit status 7` and exits 1, so every failure looks the same to scripts and CI.",
+	},
+	"cli.usage": {
+		"Run the binary with no arguments, with an unknown subcommand, with `run` alone and with an unknown flag: each must print one line on stderr and exit 2.",
+		"Check len(args) before reading args[0]; make the flag set flag.ContinueOnError with its output discarded, and turn its error into your own line and os.Exit(2).",
+		"The article reads os.Args[1] unchecked (index out of range) and panics with `wat should I do`: a panic exits 2 too, but with a goroutine dump instead of one useful line.",
+	},
+	"cli.not_found": {
+		"A command that does not exist must exit 127 with one line naming it, as a shell does.",
+		"Look the command up with exec.LookPath in the child before exec; on exec.ErrNotFound print one line and exit 127 (126 when it exists but cannot be executed).",
+		"Letting exec(2) fail and reporting every error alike gives 125 or 1; from step 04 on, the lookup must happen in the child, after it has entered the new root.",
+	},
+	"cli.exec": {
+		"The command's parent should be the runtime (or nobody, inside a PID namespace): no extra process may sit in between.",
+		"In the child, replace the process with the command: unix.Exec(path, args, os.Environ()) (execve(2)) rather than starting it.",
+		"The article runs exec.Command(...).Run() in the child, so the child lingers as a middleman: the command is not PID 1 at step 03 and signals sent to the child never reach it.",
+	},
+
+	// 02 UTS namespace
+	"uts.hostname": {
+		"The command inside must see the --hostname value as its hostname. Does run accept the flag, hand it to the child, and does the child set it before the command starts?",
+		"unix.Sethostname([]byte(name)) in the child, after the new UTS namespace exists and before exec.",
+		"Setting the hostname in the parent changes the host's (the parent is not in the new namespace); the child must do it.",
+	},
+	"uts.ns_new": {
+		"/proc/self/ns/uts inside the container must differ from the host's: the child has to be born in a namespace of its own.",
+		"Set cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS} on the child's exec.Cmd: clone(2) then creates the namespace.",
+		"The article's Cloneflags line ends with a Chinese comma (`、`) and does not compile; and unshare(2) called from Go affects only one thread of the runtime, so use Cloneflags.",
+	},
+	"uts.host_unchanged": {
+		"After the run, the host's hostname must be what it was. Which namespace was the hostname set in?",
+		"Without unix.CLONE_NEWUTS in Cloneflags, sethostname(2) in the child renames the host; add it.",
+		"Outside the harness's sandbox this renames your machine: if it happened, `sudo hostname OLDNAME`. Never test this bug outside the sandbox or a VM.",
+	},
+
+	// 03 PID, mount and IPC namespaces
+	"pid.one": {
+		"Inside, the command should see itself as PID 1, the init of its own PID namespace.",
+		"Add unix.CLONE_NEWPID to Cloneflags; the child is then PID 1, and the command becomes PID 1 when the child execs it.",
+		"If the child starts the command (exec.Command.Run) instead of exec'ing it, the command is PID 2: the article's mistake.",
+	},
+	"pid.ns_new": {
+		"/proc/self/ns/pid inside must differ from the host's.",
+		"Add unix.CLONE_NEWPID to Cloneflags.",
+		"unshare(CLONE_NEWPID) does not move the caller, only its future children: with re-exec, Cloneflags on the child is the simple way.",
+	},
+	"proc.only_container": {
+		"ps inside must list only the container's processes. What does ps read, and whose processes does it describe?",
+		"In the child, mount a new proc: unix.Mount(\"proc\", \"/proc\", \"proc\", MS_NOSUID|MS_NODEV|MS_NOEXEC, \"\"), after the PID namespace exists and after / is private.",
+		"The inherited /proc describes the host's PID namespace until a proc is mounted from inside the new one; mounting it from the parent gives the host's view again.",
+	},
+	"mnt.ns_new": {
+		"/proc/self/ns/mnt inside must differ from the host's: the container needs its own mount table before it mounts anything.",
+		"Add unix.CLONE_NEWNS to Cloneflags.",
+		"Without it, every mount the child makes (/proc, the rootfs) lands in the host's mount table.",
+	},
+	"mnt.no_leak": {
+		"A mount made inside the container must not appear on the host. A new mount namespace is a copy of the host's table: is the copy still linked to the original?",
+		"First thing in the child, before any mount: unix.Mount(\"\", \"/\", \"\", unix.MS_REC|unix.MS_PRIVATE, \"\").",
+		"On systemd hosts / is shared, so the copy stays in the host's peer group and mounts propagate back; the article never makes anything private. If /proc leaked on your host, `sudo umount /proc` until `findmnt /proc` shows one.",
+	},
+	"ipc.ns_new": {
+		"/proc/self/ns/ipc inside must differ from the host's.",
+		"Add unix.CLONE_NEWIPC to Cloneflags.",
+		"It is easy to forget because nothing visibly breaks: `ipcs` inside would list the host's shared memory and message queues.",
+	},
+
+	// 04 pivot_root into the rootfs
+	"root.is_rootfs": {
+		"/ inside must be the --rootfs directory. Does run accept --rootfs and hand it to the child, and does the child switch its root before exec?",
+		"In the child: bind-mount the rootfs onto itself (MS_BIND|MS_REC), chdir into it, unix.PivotRoot(\".\", \".\"), then look the command up inside.",
+		"pivot_root fails with `invalid argument` when / is shared (make it private first) or the rootfs is not a mount point (the bind mount makes it one).",
+	},
+	"root.host_hidden": {
+		"Files of the host outside the rootfs must be out of reach from inside, by any path.",
+		"Use pivot_root(2), not chroot(2), and detach the old root afterwards: unix.Unmount(\".\", unix.MNT_DETACH).",
+		"chroot only changes where path lookups start: the host's mounts are all still there, and a process with CAP_SYS_CHROOT can climb back out.",
+	},
+	"root.oldroot_unmounted": {
+		"After the root switch, the container's mount table must not hold the host's old root or any host mount under it.",
+		"After pivot_root(\".\", \".\"), the old root is stacked on \".\": unix.Unmount(\".\", unix.MNT_DETACH), then chdir(\"/\").",
+		"The article pivots into rootfs/oldrootfs and never unmounts it: `ls /oldrootfs` inside is the host's whole file system.",
+	},
+	"root.oldroot_removed": {
+		"After the run, the rootfs must hold nothing it did not have before: no directory for the old root.",
+		"pivot_root(\".\", \".\") needs no put_old directory at all; if you made one, unmount it (MNT_DETACH) and os.Remove it.",
+		"The article creates rootfs/oldrootfs and leaves it behind, and two containers sharing the rootfs race on it.",
+	},
+	"mnt.minimal": {
+		"Inside, the mount table should be short: the new /, a fresh /proc and a /dev. What else is still there, and in which order were things mounted?",
+		"After the root switch and detaching the old root: mount proc on /proc and a tmpfs on /dev (create the directories if the rootfs lacks them).",
+		"Mounting /proc before pivot_root puts it in the old root, which is then detached with it.",
+	},
+	"dev.null": {
+		"/dev/null inside must be the null device and accept writes: shells and Go programs open it.",
+		"Mount a tmpfs on /dev, unix.Mknod(\"/dev/null\", unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))), then chmod it to 0666.",
+		"mknod applies the umask, giving crw-r--r--: chmod after. And a regular file called /dev/null fills up instead of discarding.",
+	},
+	"rootfs.missing": {
+		"With a --rootfs that does not exist, stepbox must say so in one line naming it and exit 125, before it creates anything.",
+		"os.Stat the rootfs in the parent before starting the child; on fs.ErrNotExist print one line and exit 125.",
+		"Found only in the child, the failure arrives as an obscure mount or chdir error, after the namespaces were made; the article panics.",
+	},
+
+	// 05 cgroup CPU quota
+	"cgroup.quota_written": {
+		"While the container runs, its cgroup must hold the quota --cpus asks for. Is there a cgroup of its own, and what did you write into it?",
+		"cgroup v2: write \"QUOTA 100000\" to cpu.max, QUOTA = cpus*100000; v1: 100000 to cpu.cfs_period_us and QUOTA to cpu.cfs_quota_us. Detect which from /proc/self/mountinfo.",
+		"The article hard-codes v1 paths (most distributions are v2 now), and Go's SysProcAttr has no Cgroup field: its snippet does not compile.",
+	},
+	"cgroup.enforced": {
+		"A command burning CPU inside must get only about --cpus worth. Is the command itself in the cgroup with the quota, from its very first instruction?",
+		"Write the child's PID to the cgroup's cgroup.procs from the parent, then release the child (a byte on a pipe it waits on) so it can exec the command.",
+		"The article writes its own PID (os.Getpid) to tasks: the runtime is limited, not the container. And v1's tasks file moves one thread; cgroup.procs moves them all.",
+	},
+	"cgroup.removed": {
+		"After stepbox exits, however the container ended, its cgroup directory must be gone.",
+		"os.Remove (rmdir(2)) the cgroup after cmd.Wait returns, on every path, failures included; retry briefly on EBUSY.",
+		"rmdir fails with `device or resource busy` while any process is inside: with the article's `write my own PID`, the runtime itself is.",
+	},
+	"cgroup.separate": {
+		"Two containers running at the same time must each have a cgroup of their own.",
+		"Name each cgroup uniquely, e.g. stepbox-<random hex> with crypto/rand, and create it with os.Mkdir (which fails if it exists).",
+		"A fixed name makes the second container fail with `file exists`, or share the first one's limit, and the first to exit removes the other's cgroup.",
+	},
+	"cgroup.bad_cpus": {
+		"A good --cpus must be accepted and a bad one (not a number, 0, negative, more than the machine has, NaN) refused with one line and exit 2, before any cgroup exists.",
+		"Parse with strconv.ParseFloat while parsing flags; refuse NaN and Inf, below 0.01 (1 ms per 100 ms period, the kernel's minimum) and above runtime.NumCPU().",
+		"ParseFloat accepts \"NaN\" and \"Inf\" without error, and a check made only after the cgroup was created leaves the cgroup behind.",
+	},
+
+	// 06 user namespace
+	"userns.ns_new": {
+		"/proc/self/ns/user inside must differ from the host's: the container needs a user namespace of its own, made together with the others.",
+		"Add unix.CLONE_NEWUSER to Cloneflags and give SysProcAttr UidMappings and GidMappings, so the namespace has IDs at all.",
+		"The article stops at adding CLONE_NEWUSER to a list: without maps every ID inside is nobody (65534) and the command has no capabilities.",
+	},
+	"userns.root_inside": {
+		"With --uid-map and --gid-map given, the command must be uid 0 and gid 0 inside, and /proc/self/uid_map and gid_map must show exactly those maps. Does run accept the flags and hand them on?",
+		"Parse CONTAINER:HOST:SIZE into a syscall.SysProcIDMap for UidMappings and GidMappings, and set SysProcAttr.Credential to uid 0, gid 0 so the child switches to root of the namespace before exec.",
+		"A map does not change who the child is: started by root it is still the host's root, which the map leaves out, so inside it is nobody until setuid(0). Rootless runs hide this, since there your own ID is the mapped one.",
+	},
+	"userns.host_ids": {
+		"Seen from the host, every process of the running container must belong to the mapped host uid and gid, not to root.",
+		"Map the container's 0 to an unprivileged host range in UidMappings and GidMappings (HostID 100000 for --uid-map 0:100000:65536), never HostID 0.",
+		"Mapping 0 to 0 (the easy way to make everything work) gives a container whose root is the host's root: a user namespace in name only.",
+	},
+	"userns.files_owned": {
+		"A file the container's root creates in its rootfs must, on the host, belong to the mapped uid and gid.",
+		"Map the container's 0 to the --uid-map and --gid-map host IDs in UidMappings and GidMappings, and make the child uid 0, gid 0 inside (Credential).",
+		"With the maps right but the child left as the host's root, or 0 mapped to 0, files come out owned by root on the host.",
+	},
+	"userns.no_host_root": {
+		"The container's root must not be able to write a file in its rootfs that belongs to the host's root: its power ends where its IDs do.",
+		"Map the container's 0 to an unprivileged host range, never to the host's 0; as root, keep setgroups allowed (GidMappingsEnableSetgroups) so Credential clears root's supplementary groups.",
+		"Root's supplementary groups survive into the container unless cleared, and still open files of host group 0; mapped to the host's 0, the container keeps real root's power over every host file.",
+	},
+	"userns.rootless": {
+		"Run by an ordinary user with no privileges, the container must still start, with the user as root inside. What may an ordinary user map, and what may it not do?",
+		"As an ordinary user map only your own IDs (0:UID:1, 0:GID:1), and write \"deny\" to setgroups before gid_map: GidMappingsEnableSetgroups false. Skip the cgroup, which only root may make here.",
+		"Writing gid_map fails with EPERM unless setgroups is denied first; and the user namespace must be created in the same clone as the others, which it then owns, or creating them needs root.",
+	},
+
+	// 07 network namespace, veth pair and bridge
+	"net.ns_new": {
+		"/proc/self/ns/net inside must differ from the host side's: the container needs a network of its own.",
+		"Add unix.CLONE_NEWNET to Cloneflags.",
+		"A new network namespace has only lo, and lo is down: the flag alone cuts the container off, even from itself, until the rest of the step is done.",
+	},
+	"net.interfaces": {
+		"Inside, list the interfaces: only lo and the container's own, both up, the container's with an address, and a default route through a gateway. Which of these is missing?",
+		"In the child set lo up (netlink.LinkSetUp). In the parent, while the child waits: netlink.LinkAdd a netlink.Veth, move its peer into the child with netlink.LinkSetNsPid, then in that namespace (netlink.NewHandleAt) add the address, set it up and add the default route via the gateway.",
+		"lo starts down in every new network namespace, and a default route can only be added once its interface is up and has an address in the gateway's subnet.",
+	},
+	"net.gateway": {
+		"From inside, the container must reach its gateway address over TCP: is that address anywhere on the host side, and is the cable plugged in at that end?",
+		"Create the bridge (netlink.Bridge) on the host side, put the gateway address on it (netlink.AddrAdd), plug the host end of the veth pair in (netlink.LinkSetMaster) and set the bridge and that end up.",
+		"Both ends of a veth pair, and the bridge, must be up: an address on a down interface answers nothing, with no error anywhere.",
+	},
+	"net.containers": {
+		"Two containers started together must get different addresses and reach each other through the bridge.",
+		"Allocate each container the lowest address not in use, judged from what exists (the host ends' names or the bridge's neighbours), under a lock, and plug every host end into the same bridge.",
+		"A fixed address, or two runtimes picking the lowest free one at the same moment, gives both containers one address, or `file exists` for the second veth pair: take a lock around the choice and the creation.",
+	},
+	"net.cleaned": {
+		"After the containers exit, normally or after a failure, the host side must look as it did: links, addresses, routes and rules.",
+		"In a defer in the parent, delete the host end of the veth pair (netlink.LinkDel) and, when no other container is plugged in, the bridge; also on every failed setup path.",
+		"The kernel deletes a veth pair when the container's namespace goes, but never the bridge, its address or its routes; and deleting the bridge while another container starts pulls its cable out.",
+	},
+}
+
+// HintFor returns a check's hint at level (0-based), or an error for a
+// check or level that has none.
+func HintFor(id string, level int) (string, error) {
+	hints, ok := Hints[id]
+	if !ok {
+		return "", fmt.Errorf("check %s has no hints", id)
+	}
+	if level < 0 || level >= HintLevels {
+		return "", fmt.Errorf("hint level %d: levels are 0 to %d", level, HintLevels-1)
+	}
+	return hints[level], nil
+}
+
+// FixOrder lists the checks of step in the order to fix them: the step's
+// own checks first, then the earlier steps'. On a learner's copy, the
+// earlier checks usually fail for the same missing piece (a flag the step
+// adds), so the step's own checks name the cause; an earlier check that
+// fails alone is a regression, and comes next.
+func FixOrder(step int) []Check {
+	var own, earlier []Check
+	for _, c := range ChecksUpTo(step) {
+		if c.Step == step {
+			own = append(own, c)
+		} else {
+			earlier = append(earlier, c)
+		}
+	}
+	return append(own, earlier...)
+}
