@@ -80,16 +80,25 @@ func writeImage(w *cpio.Writer, img *Image) error {
 	return w.File(guest.ManifestPath, 0o644, data)
 }
 
+// skeletonDirs are the directories of a usual Linux host: the tests may
+// take them for granted (the harness's own tests mount over /mnt).
+var skeletonDirs = []string{
+	"dev", "proc", "sys", "run", "root", "etc", "bin", "sbin", "usr/bin", "usr/sbin", "usr/lib",
+	"var/lib", "var/log", "mnt", "media", "opt", "srv", "home",
+}
+
 // writeSkeleton adds the directories and device nodes the kernel and the
 // init need before anything is mounted: /dev/console is init's stdio.
 func writeSkeleton(w *cpio.Writer) error {
-	for _, d := range []string{"dev", "proc", "sys", "run", "root", "etc", "bin", "sbin", "usr/bin", "usr/sbin", "var"} {
+	for _, d := range skeletonDirs {
 		if err := w.Dir(d, 0o755); err != nil {
 			return err
 		}
 	}
-	if err := w.Dir("tmp", 0o1777); err != nil {
-		return err
+	for _, d := range []string{"tmp", "var/tmp"} {
+		if err := w.Dir(d, 0o1777); err != nil {
+			return err
+		}
 	}
 	if err := w.CharDev("dev/console", 0o600, 5, 1); err != nil {
 		return err

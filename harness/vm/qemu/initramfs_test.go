@@ -57,6 +57,7 @@ func TestInitramfsHasWhatTheGuestNeeds(t *testing.T) {
 	assert.Equal(t, uint32(cpio.TypeFile|0o755), byName["init"].Mode)
 	assert.Equal(t, "/bin/busybox", byName["bin/sh"].Data)
 	assert.Equal(t, uint32(cpio.TypeDir|0o1777), byName["tmp"].Mode)
+	assert.Equal(t, uint32(cpio.TypeDir|0o755), byName["mnt"].Mode, "tests mount over /mnt, as on any host")
 	assert.NotContains(t, byName, "init/busybox", "busybox's own init applet must not shadow /init")
 
 	var m guest.Manifest
