@@ -32,6 +32,9 @@ func hint(w io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
+	if len(verdicts) == 0 {
+		return fmt.Errorf("step %02d has no checks", o.step)
+	}
 	last := verdicts[len(verdicts)-1]
 	if last.Pass {
 		fmt.Fprintf(w, "All %d checks of step %02d pass on %s: no hint needed. `make progress` shows every step.\n", len(verdicts), o.step, t.label)
