@@ -1,15 +1,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/stepbox/stepbox/harness/vm/guest"
 )
@@ -37,33 +37,82 @@ func runTest(m *guest.Manifest, t guest.Test) bool {
 	return ok
 }
 
-// execTest runs the binary and returns its exit status. A binary that
-// outlives the manifest's timeout is killed with its whole process group.
+// execTest runs the binary and returns its exit status (128+N if killed
+// by signal N). As PID 1 the init inherits every orphan in the guest, and
+// a host's init reaps them: a test that waits for a killed runtime to
+// disappear depends on it. So instead of os/exec's Wait, it reaps every
+// child until the test binary itself exits. A binary that outlives the
+// manifest's timeout is killed with its whole process group.
 func execTest(m *guest.Manifest, t guest.Test) (int, error) {
 	timeout := m.TestTimeout.Duration
 	if timeout <= 0 {
 		timeout = 15 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, t.Bin, t.Args...)
-	cmd.Dir = t.Dir
-	cmd.Env = append(append([]string{}, baseEnv...), m.Env...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		return -1, fmt.Errorf("killed after %s", timeout)
-	}
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		return exitErr.ExitCode(), nil
-	}
+	devNull, err := os.Open(os.DevNull)
 	if err != nil {
 		return -1, err
 	}
-	return 0, nil
+	defer devNull.Close()
+	proc, err := os.StartProcess(t.Bin, append([]string{t.Bin}, t.Args...), &os.ProcAttr{
+		Dir:   t.Dir,
+		Env:   append(append([]string{}, baseEnv...), m.Env...),
+		Files: []*os.File{devNull, os.Stdout, os.Stdout},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	})
+	if err != nil {
+		return -1, fmt.Errorf("starting %s: %w", t.Bin, err)
+	}
+	pid := proc.Pid
+	_ = proc.Release() // reaped below with wait4, not through os.Process
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(timeout, func() {
+		timedOut.Store(true)
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	})
+	defer timer.Stop()
+	ws, err := reapUntil(pid)
+	if err != nil {
+		return -1, err
+	}
+	if timedOut.Load() {
+		return -1, fmt.Errorf("killed after %s", timeout)
+	}
+	return exitStatus(ws), nil
+}
+
+// reapUntil waits for any child, reaping orphans along the way, until pid
+// exits, and returns its status.
+func reapUntil(pid int) (unix.WaitStatus, error) {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, 0, nil)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return ws, fmt.Errorf("waiting for pid %d: %w", pid, err)
+		case got == pid:
+			return ws, nil
+		}
+	}
+}
+
+// reapOrphans collects any zombie left without waiting.
+func reapOrphans() {
+	for {
+		var ws unix.WaitStatus
+		if pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil); pid <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// exitStatus is the shell's view of a wait status.
+func exitStatus(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
 }
 
 // leftClean is the guest's version of CI's last check: after all the
@@ -71,6 +120,7 @@ func execTest(m *guest.Manifest, t guest.Test) (int, error) {
 func leftClean() bool {
 	const name = "guest-left-clean"
 	say(guest.BeginLine(name))
+	reapOrphans()
 	var left []string
 	_ = filepath.WalkDir("/sys/fs/cgroup", func(path string, d os.DirEntry, err error) error {
 		if err == nil && d.IsDir() && strings.Contains(strings.ToLower(d.Name()), "stepbox") {

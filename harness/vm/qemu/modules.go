@@ -11,9 +11,20 @@ import (
 )
 
 // GuestModules are the kernel modules the steps need that Debian builds
-// as modules: overlay for image layers, veth and bridge for networking.
-// Their dependencies (bridge needs stp and llc) are found and added.
-var GuestModules = []string{"overlay", "veth", "bridge"}
+// as modules. A host's kernel loads most of them on demand by running
+// modprobe; the guest has no modprobe database, so the init loads them
+// all up front. Dependencies (bridge needs stp and llc) are added.
+var GuestModules = []string{
+	"overlay",        // image layers
+	"veth", "bridge", // container networking
+	// The netlink library opens NETLINK_XFRM and NETLINK_NETFILTER
+	// sockets in every handle: without these, "protocol not supported".
+	"xfrm_user", "nfnetlink",
+	// nftables NAT (masquerade), for the network step's exercises.
+	// libcrc32c needs the "crc32c" algorithm, a soft dependency that
+	// names an alias, so its module is listed here.
+	"crc32c_generic", "nf_tables", "nft_chain_nat", "nft_masq",
+}
 
 // Module is one module file to load.
 type Module struct {
@@ -36,7 +47,7 @@ func ResolveModules(modulesDir string, names []string) ([]Module, error) {
 	state := map[string]int{} // 1 visiting, 2 done
 	var visit func(name, from string) error
 	visit = func(name, from string) error {
-		name = canonical(name)
+		name, optional := strings.CutPrefix(canonical(name), "?")
 		switch {
 		case state[name] == 2 || builtin[name]:
 			return nil
@@ -44,6 +55,9 @@ func ResolveModules(modulesDir string, names []string) ([]Module, error) {
 			return fmt.Errorf("module dependency cycle through %s", name)
 		}
 		path, ok := index[name]
+		if !ok && optional {
+			return nil
+		}
 		if !ok {
 			return fmt.Errorf("module %s%s: no %s.ko under %s and not built in", name, from, name, modulesDir)
 		}
@@ -101,7 +115,9 @@ func builtinModules(dir string) map[string]bool {
 	return builtin
 }
 
-// moduleDepends reads "depends=a,b" from a module's .modinfo section.
+// moduleDepends reads "depends=a,b" from a module's .modinfo section,
+// and the "softdep=pre: x y" modules to load first; a soft dependency that
+// names no module file (an alias) is left out by the caller.
 func moduleDepends(path string) ([]string, error) {
 	f, err := elf.Open(path)
 	if err != nil {
@@ -116,13 +132,32 @@ func moduleDepends(path string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading .modinfo of %s: %w", path, err)
 	}
+	var deps []string
 	for _, kv := range bytes.Split(data, []byte{0}) {
-		if v, ok := bytes.CutPrefix(kv, []byte("depends=")); ok {
-			if len(v) == 0 {
-				return nil, nil
-			}
-			return strings.Split(string(v), ","), nil
+		if v, ok := bytes.CutPrefix(kv, []byte("depends=")); ok && len(v) > 0 {
+			deps = append(deps, strings.Split(string(v), ",")...)
+		}
+		if v, ok := bytes.CutPrefix(kv, []byte("softdep=")); ok {
+			deps = append(deps, softPre(string(v))...)
 		}
 	}
-	return nil, nil
+	return deps, nil
+}
+
+// softPre returns the "pre:" names of a softdep value like
+// "pre: crc32c post: foo", each prefixed with "?" to mark it optional.
+func softPre(v string) []string {
+	var names []string
+	pre := false
+	for _, f := range strings.Fields(v) {
+		switch {
+		case f == "pre:":
+			pre = true
+		case strings.HasSuffix(f, ":"):
+			pre = false
+		case pre:
+			names = append(names, "?"+f)
+		}
+	}
+	return names
 }
