@@ -52,7 +52,7 @@ GOPKGS = $(filter-out github.com/stepbox/stepbox/workspace/%,$(shell $(GO) list 
 
 test: deps
 	$(GO) vet $(GOPKGS)
-	$(GO) test -count=1 $(if $(SUDO),-exec '$(SUDO)') $(if $(ONLY_TEST),$(foreach s,$(STEP_GOALS:step-%=%),./$(wildcard steps/$(s)-*)),$(GOPKGS))
+	$(GO) test -count=1 -p 1 $(if $(SUDO),-exec '$(SUDO)') $(if $(ONLY_TEST),$(foreach s,$(STEP_GOALS:step-%=%),./$(wildcard steps/$(s)-*)),$(GOPKGS))
 
 # Without BIN: your copy in workspace/ (make exercise), else the reference.
 check: deps stepcheck-bin

@@ -74,14 +74,31 @@ type Result struct {
 // Describe names the run for a failure message: the command line and what
 // it printed on stderr.
 func (r *Result) Describe() string {
-	s := fmt.Sprintf("`%s` exited %d", strings.Join(r.Argv, " "), r.Exit)
+	cmdline := r.commandLine()
+	s := fmt.Sprintf("`%s` exited %d", cmdline, r.Exit)
 	if r.TimedOut {
-		s = fmt.Sprintf("`%s` timed out", strings.Join(r.Argv, " "))
+		s = fmt.Sprintf("`%s` timed out", cmdline)
 	}
 	if msg := strings.TrimSpace(r.Stderr); msg != "" {
 		s += fmt.Sprintf(" with stderr %q", firstLines(msg, 3))
 	}
 	return s
+}
+
+// commandLine is the run's command line as the learner would type it in
+// the run's directory: the binary by name, paths inside the run relative.
+func (r *Result) commandLine() string {
+	if len(r.Argv) == 0 {
+		return ""
+	}
+	args := []string{filepath.Base(r.Argv[0])}
+	for _, a := range r.Argv[1:] {
+		if r.Dir != "" && strings.HasPrefix(a, r.Dir+"/") {
+			a = "./" + strings.TrimPrefix(a, r.Dir+"/")
+		}
+		args = append(args, a)
+	}
+	return strings.Join(args, " ")
 }
 
 // Run runs the binary under test once, in a fresh directory holding a
