@@ -216,16 +216,19 @@ func (n *network) remove() error {
 // if no container is plugged into it any more.
 func (n *network) removeLocked() error {
 	if veth, err := netlink.LinkByName(n.hostEnd); err == nil {
-		if err := netlink.LinkDel(veth); err != nil {
+		// ENODEV: the kernel deleted the pair between our look and now.
+		if err := netlink.LinkDel(veth); err != nil && !errors.Is(err, unix.ENODEV) {
 			return fmt.Errorf("cannot delete %s: %w", n.hostEnd, err)
 		}
 	}
-	return removeBridgeIfUnused()
+	return removeBridgeIfUnused(n.hostEnd)
 }
 
 // removeBridgeIfUnused deletes stepbox0, and with it the gateway address
-// and its route, when no interface is plugged into it.
-func removeBridgeIfUnused() error {
+// and its route, when no interface but ours is plugged into it. Ours may
+// still be listed for a moment: the kernel tears a pair down in the
+// background once its namespace is gone.
+func removeBridgeIfUnused(ours string) error {
 	bridge, err := netlink.LinkByName(bridgeName)
 	if err != nil {
 		return nil // already gone
@@ -235,11 +238,11 @@ func removeBridgeIfUnused() error {
 		return fmt.Errorf("cannot list the network interfaces: %w", err)
 	}
 	for _, l := range links {
-		if l.Attrs().MasterIndex == bridge.Attrs().Index {
+		if l.Attrs().MasterIndex == bridge.Attrs().Index && l.Attrs().Name != ours {
 			return nil // another container still uses it
 		}
 	}
-	if err := netlink.LinkDel(bridge); err != nil {
+	if err := netlink.LinkDel(bridge); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("cannot delete bridge %s: %w", bridgeName, err)
 	}
 	return nil
