@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/stepbox/stepbox/harness/fsutil"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -191,7 +192,7 @@ func statusIDs(pid int) (uid, gid string) {
 // unprivileged user can run it (the build folder is root's alone).
 func copyForUser(bin, dir string) (string, error) {
 	dst := filepath.Join(dir, filepath.Base(bin))
-	if err := copyFile(bin, dst, 0o755); err != nil {
+	if err := fsutil.CopyFile(bin, dst, 0o755); err != nil {
 		return "", fmt.Errorf("copying the binary for an unprivileged run: %w", err)
 	}
 	return dst, nil

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"crypto/sha256"
-	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
 // BusyboxEnv overrides where the static busybox is looked for.
@@ -30,7 +31,7 @@ func FindBusybox() (string, error) {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		static, err := isStatic(p)
+		static, err := fsutil.IsStatic(p)
 		if err != nil {
 			return "", fmt.Errorf("busybox %s: %w", p, err)
 		}
@@ -40,21 +41,6 @@ func FindBusybox() (string, error) {
 		return p, nil
 	}
 	return "", fmt.Errorf("no busybox found (looked in %s): %s", strings.Join(candidates, ", "), busyboxRemedy)
-}
-
-// isStatic reports whether an ELF binary needs no dynamic loader.
-func isStatic(path string) (bool, error) {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 // MakeRootfs writes a small root filesystem into dir (which must not exist):
@@ -75,10 +61,10 @@ func MakeRootfs(dir, busybox, probe string) error {
 	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
 		return err
 	}
-	if err := copyFile(busybox, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
+	if err := fsutil.CopyFile(busybox, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
 		return err
 	}
-	if err := copyFile(probe, filepath.Join(dir, "probe"), 0o755); err != nil {
+	if err := fsutil.CopyFile(probe, filepath.Join(dir, "probe"), 0o755); err != nil {
 		return err
 	}
 	if err := linkApplets(dir, busybox); err != nil {
@@ -209,26 +195,9 @@ func CopyTree(src, dst string) error {
 			}
 			return os.Symlink(link, target)
 		case mode.IsRegular():
-			return copyFile(path, target, mode.Perm())
+			return fsutil.CopyFile(path, target, mode.Perm())
 		default:
 			return fmt.Errorf("%s: cannot copy a %v", path, mode.Type())
 		}
 	})
-}
-
-func copyFile(src, dst string, perm os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

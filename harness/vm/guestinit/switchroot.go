@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 
+	"github.com/stepbox/stepbox/harness/fsutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -89,25 +89,8 @@ func copyEntry(path, target string, info fs.FileInfo) error {
 	case mode&fs.ModeDevice != 0 && st != nil:
 		return unix.Mknod(target, st.Mode, int(st.Rdev)) // lstat gives syscall.Stat_t
 	case mode.IsRegular():
-		return copyFile(path, target, mode.Perm())
+		return fsutil.CopyFile(path, target, mode.Perm())
 	default:
 		return fmt.Errorf("cannot copy a %v", mode.Type())
 	}
-}
-
-func copyFile(src, dst string, perm fs.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

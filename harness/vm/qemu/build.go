@@ -1,9 +1,7 @@
 package qemu
 
 import (
-	"debug/elf"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
 // crossEnv makes every binary static and for the guest's architecture,
@@ -204,7 +203,7 @@ func BuildPrebuilt(dir string, steps []int) error {
 		if err := requireStatic(path); err != nil {
 			return err
 		}
-		if err := copyFile(path, filepath.Join(dir, j.name), 0o755); err != nil {
+		if err := fsutil.CopyFile(path, filepath.Join(dir, j.name), 0o755); err != nil {
 			return fmt.Errorf("copying %s: %w", j.name, err)
 		}
 	}
@@ -242,33 +241,12 @@ func setenv(vars map[string]string) func() {
 // requireStatic refuses a binary that needs a dynamic loader: the guest
 // has none, and the failure there would be a bare "not found".
 func requireStatic(path string) error {
-	f, err := elf.Open(path)
+	static, err := fsutil.IsStatic(path)
 	if err != nil {
 		return fmt.Errorf("checking %s is static: %w", path, err)
 	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked; the guest has no libc (build with CGO_ENABLED=0)", path)
-		}
+	if !static {
+		return fmt.Errorf("%s is dynamically linked; the guest has no libc (build with CGO_ENABLED=0)", path)
 	}
 	return nil
-}
-
-// copyFile copies src to dst (replacing it) with mode perm.
-func copyFile(src, dst string, perm os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/fsutil"
 	"github.com/stepbox/stepbox/harness/vm/guest"
 )
 
@@ -122,7 +123,7 @@ func BreakStep(prebuilt, check string, logf func(string, ...any)) error {
 			continue
 		}
 		step := harness.StepBinaryName(m.Step)
-		if err := copyFile(filepath.Join(prebuilt, harness.MutantName(m)), filepath.Join(prebuilt, step), 0o755); err != nil {
+		if err := fsutil.CopyFile(filepath.Join(prebuilt, harness.MutantName(m)), filepath.Join(prebuilt, step), 0o755); err != nil {
 			return fmt.Errorf("breaking %s: %w", step, err)
 		}
 		logf("broken on purpose: %s is the mutant for %s (%s)", step, m.Check, m.Defect)
