@@ -9,14 +9,14 @@ import (
 	"os"
 )
 
-// CopyFile copies a regular file to dst, which must not exist yet.
+// CopyFile copies a regular file to dst, replacing any file there.
 func CopyFile(src, dst string, perm os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return err
 	}
