@@ -149,7 +149,8 @@ chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1
 # Every box gets its own host keys, made at first boot.
 rm -f "$root"/etc/ssh/ssh_host_*
 mkdir -p "$root/etc/systemd/system/ssh.service.d"
-printf '[Service]\nExecStartPre=/usr/bin/ssh-keygen -A\n' >"$root/etc/systemd/system/ssh.service.d/host-keys.conf"
+# ssh.service's own "sshd -t" fails without keys, so it goes after.
+printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' >"$root/etc/systemd/system/ssh.service.d/host-keys.conf"
 printf 'UseDNS no\n' >"$root/etc/ssh/sshd_config.d/vagrant.conf"
 
 # The vagrant user, as every Vagrant box has it.
