@@ -24,6 +24,7 @@ guest_bin=/var/tmp/stepbox-vm        # the guest's own disk, not a share
 guest_rootfs=/var/tmp/stepbox-rootfs
 state=$VAGRANT_CWD/.vagrant
 GO=${GO:-go}
+work=""
 
 die() { echo "vm.sh: $*" >&2; exit 125; }
 
@@ -56,8 +57,10 @@ guest_goarch() {
 timed() {
 	local name=$1 start=$SECONDS
 	shift
-	"$@"
+	local status=0
+	"$@" || status=$?
 	printf 'vm.sh: %-22s %4ds\n' "$name" $((SECONDS - start)) >&2
+	return $status
 }
 
 cmd_up() {
@@ -66,7 +69,7 @@ cmd_up() {
 
 cmd_test() {
 	ssh_config
-	local arch work
+	local arch
 	arch=$(guest_goarch)
 	work=$(mktemp -d "${TMPDIR:-/tmp}/stepbox-vagrant-XXXXXX")
 	trap 'rm -rf "$work"' EXIT
@@ -85,7 +88,7 @@ cmd_test() {
 		out=$work/$(echo "$pkg" | tr / _).log
 		start=$SECONDS
 		status=0
-		gssh "cd $guest_repo/$pkg && sudo env $env $guest_bin/$bin $args" 2>&1 | tee "$out" || status=$?
+		gssh "cd $guest_repo/$pkg && sudo env $env $guest_bin/$bin $args" </dev/null 2>&1 | tee "$out" || status=$?
 		local n_pass n_fail n_skip
 		n_pass=$(grep -c -- '^--- PASS' "$out" || true)
 		n_fail=$(grep -c -- '^--- FAIL' "$out" || true)
@@ -113,7 +116,7 @@ cmd_step() {
 	dir=$(cd "$repo" && ls -d steps/"$n"-* 2>/dev/null | head -1) || true
 	[ -n "$dir" ] || die "no folder steps/$n-*"
 	ssh_config
-	local arch work
+	local arch
 	arch=$(guest_goarch)
 	work=$(mktemp -d "${TMPDIR:-/tmp}/stepbox-vagrant-XXXXXX")
 	trap 'rm -rf "$work"' EXIT
