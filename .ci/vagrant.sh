@@ -55,18 +55,32 @@ fi
 vagrant --version
 vagrant plugin list
 
-# What the host looked like, to prove nothing is left.
-snapshot() {
-	{
-		echo "# domains"; virsh -q list --all --name 2>/dev/null | sed '/^$/d' | sort
-		echo "# networks"; virsh -q net-list --all --name 2>/dev/null | sed '/^$/d' | sort
-		echo "# loop devices"; losetup -a | sort
-		echo "# links"; ip -o link | awk -F': ' '{print $2}' | sort
-		echo "# mounts"; awk '{print $5}' /proc/self/mountinfo | sort
-		echo "# iptables"; iptables-save 2>/dev/null | grep -v '^#' | sed 's/\[[0-9:]*\]//' | sort
-		echo "# ip_forward $(cat /proc/sys/net/ipv4/ip_forward)"
-	}
+# What the host looked like, to prove nothing is left: libvirt's view
+# (compared while libvirtd runs) and the host's (compared after the
+# daemons this script started are stopped again).
+libvirt_state() {
+	echo "# domains"; virsh -q list --all --name | sed '/^$/d' | sort
+	echo "# networks"; virsh -q net-list --all --name | sed '/^$/d' | sort
+	echo "# pools"; virsh -q pool-list --all --name | sed '/^$/d' | sort
 }
+# iptables_rules: rules and our own chains; an empty table with its
+# built-in chains accepting is the same as no table.
+iptables_rules() {
+	iptables-save 2>/dev/null | grep -E '^(\*|-A|:)' | sed 's/ \[[0-9:]*\]$//' |
+		grep -vE '^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT$' | grep -B1 -v '^\*' | grep -v '^--$' || true
+}
+host_state() {
+	echo "# loop devices"; losetup -a | sort
+	echo "# links"; ip -o link | awk -F': ' '{print $2}' | sort
+	echo "# mounts"; awk '{print $5}' /proc/self/mountinfo | sort
+	echo "# iptables"; iptables_rules
+	echo "# ip_forward $(cat /proc/sys/net/ipv4/ip_forward)"
+}
+host_before=$(host_state)
+# libvirt adds its chains to iptables when a network starts and leaves
+# them; they are put back as they were.
+iptables_before=$(iptables-save 2>/dev/null | grep -v '^#' || true)
+iptables_rules_before=$(iptables_rules)
 
 phase "start libvirtd"
 started_daemons=()
@@ -88,7 +102,7 @@ virsh -q version
 if virsh -q net-list --name | grep -qx default && [ ${#started_daemons[@]} -gt 0 ]; then
 	virsh -q net-destroy default
 fi
-before=$(snapshot)
+libvirt_before=$(libvirt_state)
 pool_existed=$(virsh -q pool-list --all --name | grep -cx default || true)
 
 # teardown removes what the cycle made; vagrant destroy should have, but
@@ -121,19 +135,30 @@ teardown() {
 	return 0
 }
 
-cleanup() {
-	local status=$?
-	set +e
-	echo
-	echo "== vagrant: cleanup"
-	teardown
+stop_daemons() {
 	for p in "${started_daemons[@]}"; do
 		pidfile_alive "$p" && kill "$(cat "$p")"
 	done
 	for p in "${started_daemons[@]}"; do
 		for _ in $(seq 50); do pidfile_alive "$p" || break; sleep 0.2; done
 	done
+	started_daemons=()
+	if [ "$(iptables_rules)" != "$iptables_rules_before" ]; then
+		for t in $(iptables-save 2>/dev/null | sed -n 's/^\*//p'); do
+			iptables -t "$t" -F; iptables -t "$t" -X
+		done
+		[ -z "$iptables_before" ] || iptables-restore <<<"$iptables_before"
+	fi
 	echo "$ip_forward" >/proc/sys/net/ipv4/ip_forward
+}
+
+cleanup() {
+	local status=$?
+	set +e
+	echo
+	echo "== vagrant: cleanup"
+	teardown
+	stop_daemons
 	rm -rf "$work"
 	exit $status
 }
@@ -165,12 +190,14 @@ echo "== vagrant: phase times"
 printf '   %s\n' "${times[@]}"
 printf '   %-26s %5ds\n' total $((SECONDS - started))
 
-# Prove the host is as it was (with libvirtd still up, as before the cycle).
+# Prove the host is as it was.
 teardown
-after=$(snapshot)
-if [ "$before" != "$after" ]; then
+libvirt_after=$(libvirt_state)
+stop_daemons
+host_after=$(host_state)
+if [ "$libvirt_before" != "$libvirt_after" ] || [ "$host_before" != "$host_after" ]; then
 	echo "vagrant: the host changed:"
-	diff <(echo "$before") <(echo "$after") || true
+	diff <(echo "$libvirt_before"; echo "$host_before") <(echo "$libvirt_after"; echo "$host_after") || true
 	exit 1
 fi
-echo "vagrant: host unchanged (domains, networks, loop devices, links, mounts, iptables, ip_forward)"
+echo "vagrant: host unchanged (domains, networks, pools, loop devices, links, mounts, iptables, ip_forward)"
