@@ -94,6 +94,16 @@ var Catalogue = []Check{
 		"allocate each container a free address (skip those in use) and plug every host end into the same bridge", checkContainers},
 	{"net.cleaned", 7, "after the containers exit, also after a failure, the host side's links, addresses, routes and rules are as before",
 		"after the child exits, delete the host end of the veth pair and, when no container is left on it, the bridge; also when setup or the command fails", checkNetCleaned},
+
+	// 08 overlay: a read-only image under a writable layer per container
+	{"overlay.image_unchanged", 8, "a container writes, deletes and renames files of the image, sees its changes, and the image's checksum is unchanged",
+		"mount an overlay as the container's root: the image as lowerdir, and an upperdir and workdir of the container's own under --state-dir", checkImageUnchanged},
+	{"overlay.isolated", 8, "two containers from one image at once do not see each other's writes or deletions",
+		"give each container its own upper and work directories (a unique container id under STATE/containers), never one shared by all", checkIsolated},
+	{"overlay.layer_removed", 8, "the container's layer is gone after it exits with --rm (the default); with --rm=false it is kept, holds its writes, and `layers` lists it",
+		"after the child exits, remove STATE/containers/ID unless --rm=false; `layers` lists the IDs left there", checkLayerRemoved},
+	{"overlay.bad_upper", 8, "overlayfs refusing the upper directory gives exit 125 and one line naming the overlay, the directory and --state-dir",
+		"wrap the mount's error with the overlay, the upper directory and the way out (pass --state-dir DIR on a local filesystem), print one line and exit 125", checkBadUpper},
 }
 
 // Lookup finds a check by ID.

@@ -86,14 +86,25 @@ func checkHostIDs(e *Env) Outcome {
 // host, to the host id its root is mapped to.
 func checkFilesOwned(e *Env) Outcome {
 	const file = "/tmp/stepbox-owned"
-	res, out := e.mappedRun([]string{"report", "--create", file}, nil)
+	var info os.FileInfo
+	err := fmt.Errorf("the container never paused")
+	res, out := e.mappedRun([]string{"report", "--create", file, "--pause"}, func(r *probe.Report) {
+		// /proc/PID/root is the container's root as the container sees
+		// it, whatever it is mounted from: the rootfs, or from step 08 an
+		// overlay whose writes go to a layer removed after the run.
+		pids := procsInNamespace("pid", r.Namespaces["pid"])
+		if len(pids) == 0 {
+			err = fmt.Errorf("no process of the container in %s", r.Namespaces["pid"])
+			return
+		}
+		info, err = os.Lstat(fmt.Sprintf("/proc/%d/root%s", pids[0], file))
+	})
 	if res == nil {
 		return out
 	}
 	if got := res.Report.Created[file]; got != "ok" {
 		return fail("the container's root to create "+file, "%s", got)
 	}
-	info, err := os.Lstat(filepath.Join(res.Rootfs, file))
 	if err != nil {
 		return fail(file+" in the rootfs on the host", "%v", err)
 	}

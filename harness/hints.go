@@ -221,6 +221,28 @@ var Hints = map[string][HintLevels]string{
 		"In a defer in the parent, delete the host end of the veth pair (netlink.LinkDel) and, when no other container is plugged in, the bridge; also on every failed setup path.",
 		"The kernel deletes a veth pair when the container's namespace goes, but never the bridge, its address or its routes; and deleting the bridge while another container starts pulls its cable out.",
 	},
+
+	// 08 overlay: a read-only image under a writable layer per container
+	"overlay.image_unchanged": {
+		"The container must be able to write, delete and rename the image's files, yet the image directory on the host must not change at all. Where do the container's writes land?",
+		"Mount an overlay (fsopen(\"overlay\"), fsconfig lowerdir=IMAGE, upperdir=STATE/containers/ID/upper, workdir=STATE/containers/ID/work, fsmount) and attach it with move_mount as the directory you pivot into, instead of bind-mounting the image.",
+		"Mounted by the child inside its user namespace, the overlay fails every copy-up of a file of the host's root (a copy keeps its owner, an id the namespace does not map): create it in the parent, as root, and pass the mount fd to the child.",
+	},
+	"overlay.isolated": {
+		"Two containers started from one image at the same time must each see only their own changes. What do they share besides the image?",
+		"Give every container its own directory under STATE/containers, named by a unique id (random hex), holding its upper, work and merged directories; os.Mkdir, not MkdirAll, so a clash fails instead of sharing.",
+		"One fixed upper directory for all containers turns the copy-on-write layer into a shared disk: a file written in one container appears in the other, and overlayfs warns that the work directory is in use.",
+	},
+	"overlay.layer_removed": {
+		"After the container exits its writes must go with it, unless --rm=false asked to keep them; kept layers must show in `stepbox layers`.",
+		"After cmd.Wait, os.RemoveAll(STATE/containers/ID) in a defer (also when setup failed), skipped for --rm=false; `layers` reads STATE/containers and prints one line per ID.",
+		"The overlay mount lives in the container's mount namespace, which the kernel tears down with its last process: there is nothing to unmount on the host, only the directories to delete, and forgetting them fills the disk one container at a time.",
+	},
+	"overlay.bad_upper": {
+		"When the kernel refuses the overlay, the learner needs to know which directory is wrong and what to do: one line, exit 125.",
+		"fsconfig fails with EINVAL; read(2) on the fsopen fd returns the kernel's reason (\"overlay: filesystem on ... not supported as upperdir\"). Wrap both with the upper directory and \"pass --state-dir DIR\".",
+		"With mount(2) the reason goes only to dmesg and the runtime prints a bare \"invalid argument\" (or \"too many levels of symbolic links\"): upper and work must be on a local filesystem such as ext4, xfs, btrfs or tmpfs, never on an overlay, NFS or FUSE.",
+	},
 }
 
 // HintFor returns a check's hint at level (0-based), or an error for a

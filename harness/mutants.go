@@ -119,6 +119,18 @@ var Mutants = []Mutant{
 		[]Edit{{"if !used[hex.EncodeToString(ip)] {", "if true {", "network.go"}}},
 	{"net.cleaned", 7, "never deletes the bridge",
 		[]Edit{{"if err := netlink.LinkDel(bridge); err != nil && !errors.Is(err, unix.ENODEV) {", "if err := error(nil); err != nil {", "network.go"}}},
+
+	{"overlay.image_unchanged", 8, "bind-mounts the image itself, writable, as step 07 did",
+		[]Edit{{"return l.merged, l, ovl, nil", "_ = l.remove()\n\treturn cfg.rootfs, nil, nil, nil", ""},
+			{"unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep", "unix.MS_BIND|unix.MS_REMOUNT|keep", "overlay.go"}}},
+	{"overlay.isolated", 8, "gives every container the same layer directory",
+		[]Edit{{"rand.Uint64()>>16)", "rand.Uint64()*0)", "layer.go"},
+			{"if err := os.Mkdir(l.dir, 0o711); err != nil {", "if err := os.MkdirAll(l.dir, 0o711); err != nil {", "layer.go"},
+			{"if err := os.Mkdir(d, 0o755); err != nil {", "if err := os.MkdirAll(d, 0o755); err != nil {", "layer.go"}}},
+	{"overlay.layer_removed", 8, "never removes the container's layer",
+		[]Edit{{"if removeErr := l.remove(); removeErr != nil && err == nil {", "if removeErr := error(nil); removeErr != nil && err == nil {", ""}}},
+	{"overlay.bad_upper", 8, "prints the kernel's bare error when the overlay is refused",
+		[]Edit{{"msg := fmt.Sprintf(\"cannot mount the overlay", "return err\n\tmsg := fmt.Sprintf(\"cannot mount the overlay", "overlay.go"}}},
 }
 
 // MutantName is the binary name of a mutant, unique per check.

@@ -56,6 +56,9 @@ type Invocation struct {
 	// NoCgroups covers every cgroup mount with an empty read-only tmpfs,
 	// inside the sandbox only, so no cgroup can be created.
 	NoCgroups bool
+	// OverlayOn mounts an overlay on this directory, inside the sandbox
+	// only: a state directory that overlayfs refuses as an upper layer.
+	OverlayOn string
 }
 
 // Result is what one run produced.
@@ -130,7 +133,8 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 		}
 	}
 	sbx := sandboxSpec{Argv: res.Argv, Dir: dir, Witness: filepath.Join(dir, "witness.json"), UID: inv.User, JoinNet: inv.JoinNet,
-		PIDFile: filepath.Join(dir, "bin.pid"), TTY: inv.Terminal != nil, NoCgroups: inv.NoCgroups}
+		PIDFile: filepath.Join(dir, "bin.pid"), TTY: inv.Terminal != nil, NoCgroups: inv.NoCgroups,
+		OverlayOn: inv.OverlayOn}
 	if inv.ReadOnlyRootfs {
 		sbx.ReadOnly = res.Rootfs
 	}
@@ -242,7 +246,7 @@ func (e *Env) argv(inv Invocation, rootfs string) []string {
 	if inv.Argv != nil {
 		return append([]string{e.Bin}, inv.Argv...)
 	}
-	argv := append([]string{e.Bin, "run"}, inv.Flags...)
+	argv := append(append([]string{e.Bin, "run"}, e.stateFlags(inv.Flags)...), inv.Flags...)
 	if inv.Cmd != nil {
 		return append(argv, inv.Cmd...)
 	}

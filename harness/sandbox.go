@@ -40,6 +40,7 @@ type sandboxSpec struct {
 	// Faults for one run, inside the sandbox only (see sandboxfaults.go).
 	ReadOnly  string `json:"read_only,omitempty"`  // bind-mount this directory read-only over itself
 	NoCgroups bool   `json:"no_cgroups,omitempty"` // cover every cgroup mount with a read-only tmpfs
+	OverlayOn string `json:"overlay_on,omitempty"` // mount an overlay on this directory
 }
 
 // Witness is what the sandbox saw of the world around the binary under

@@ -20,6 +20,11 @@ func applyFaults(spec sandboxSpec) error {
 			return err
 		}
 	}
+	if spec.OverlayOn != "" {
+		if err := mountOverlayOn(spec.OverlayOn); err != nil {
+			return err
+		}
+	}
 	if spec.NoCgroups {
 		return coverCgroups()
 	}

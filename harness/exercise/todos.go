@@ -63,6 +63,16 @@ var Todos = map[int][]Todo{
 		{Anchor: "if err := makeMountsPrivate(); err != nil {",
 			Text: "programs inside must be able to talk to each other over loopback."},
 	},
+	8: {
+		{Anchor: "flags.SetOutput(io.Discard)", After: true,
+			Text: "--rootfs is now the image, never written to: accept --state-dir DIR (default /var/lib/stepbox), where each container's writable layer lives, --rm (default true; --rm=false keeps the layer) and --image NAME, an image from the store."},
+		{Anchor: "func dispatch(args []string) int {", After: true,
+			Text: "two new subcommands: `import [--state-dir DIR] FILE NAME` unpacks a tarball into the image store, safely; `layers [--state-dir DIR]` lists the kept layers, one line each starting with the container's id."},
+		{Anchor: "cmd := exec.Command(\"/proc/self/exe\", childArgs(cfg)...)",
+			Text: "the container's root is a copy-on-write overlay: the image below, a writable layer of this container's own above, on the host's disk under the state dir. Writes, deletions and renames inside must never reach the image, nor another container. The layer goes when the container ends, unless kept. When the kernel refuses the layer's directory, say which and what to do, in one line, exit 125. (An ordinary user gets the image read-only, and is told so.)"},
+		{Anchor: "if err := bindMountRootfs(cfg.rootfs); err != nil {",
+			Text: "the root to pivot into is the overlay the parent prepared, mounted in this mount namespace only."},
+	},
 }
 
 // StarterPasses are the checks of a step that its starter passes anyway,
