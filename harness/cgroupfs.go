@@ -91,26 +91,27 @@ func ratio(quota, period string) float64 {
 	return q / p
 }
 
-// stepboxCgroups lists the cgroup directories on the host whose name says
-// stepbox, on every cgroup hierarchy, three levels deep.
+// cgroupPrefix starts the name of every cgroup a stepbox runtime makes,
+// directly under a hierarchy's root: stepbox-<runtime PID>-<random>.
+const cgroupPrefix = "stepbox-"
+
+// stepboxCgroups lists the cgroups on the host that a stepbox runtime made:
+// directories named stepbox-* directly under each hierarchy's root. It
+// looks no deeper, so another program's cgroup that merely has "stepbox" in
+// its name (a libvirt VM called stepbox, say) is never taken for one: the
+// host guard removes what this finds, killing what is inside.
 func stepboxCgroups() []string {
 	var found []string
 	for _, m := range hostMounts() {
 		if m.FSType != "cgroup" && m.FSType != "cgroup2" {
 			continue
 		}
-		_ = filepath.WalkDir(m.Point, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || !d.IsDir() {
-				return nil
+		entries, _ := os.ReadDir(m.Point)
+		for _, e := range entries {
+			if e.IsDir() && strings.HasPrefix(e.Name(), cgroupPrefix) {
+				found = append(found, filepath.Join(m.Point, e.Name()))
 			}
-			if strings.Count(strings.TrimPrefix(path, m.Point), "/") > 3 {
-				return filepath.SkipDir
-			}
-			if strings.Contains(strings.ToLower(d.Name()), "stepbox") {
-				found = append(found, path)
-			}
-			return nil
-		})
+		}
 	}
 	slices.Sort(found)
 	return slices.Compact(found)

@@ -29,8 +29,8 @@ func ownCgroup(dir string, err error) (Outcome, bool) {
 	if err != nil {
 		return fail("the container in a cgroup of its own", "%v", err), false
 	}
-	if !strings.Contains(dir, "stepbox") {
-		return fail("the container in its own cgroup (a name with \"stepbox\")", "it is in %s", dir), false
+	if !strings.HasPrefix(filepath.Base(dir), cgroupPrefix) {
+		return fail("the container in its own cgroup, named "+cgroupPrefix+"*", "it is in %s", dir), false
 	}
 	return pass(), true
 }
