@@ -1,0 +1,29 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/stepbox/stepbox/harness/vm/qemu"
+)
+
+func TestTestListIsPackageTabRelativeBinary(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "vm")
+	got := testList(out, []qemu.TestPackage{
+		{Name: "harness", Bin: filepath.Join(out, "tests", "harness.test")},
+		{Name: "steps/04-pivotroot", Bin: filepath.Join(out, "tests", "steps_04-pivotroot.test")},
+	})
+	assert.Equal(t, "harness\ttests/harness.test\nsteps/04-pivotroot\ttests/steps_04-pivotroot.test\n", got)
+}
+
+func TestUsageAndArchitecture(t *testing.T) {
+	var stderr bytes.Buffer
+	assert.Equal(t, exitUsage, run(nil, &stderr), "--out is required")
+	assert.Contains(t, stderr.String(), "usage:")
+	stderr.Reset()
+	assert.Equal(t, exitRuntime, run([]string{"--arch", "arm64", "--out", t.TempDir()}, &stderr))
+	assert.Contains(t, stderr.String(), "amd64 binaries only")
+}
