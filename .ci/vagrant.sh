@@ -111,6 +111,7 @@ teardown() {
 	if [ -d vagrant/.vagrant ]; then
 		(cd vagrant && vagrant destroy -f >/dev/null 2>&1)
 	fi
+	virsh -q version >/dev/null 2>&1 || return 0 # libvirtd already stopped
 	for d in $(virsh -q list --all --name | grep '^stepbox-'); do
 		virsh -q destroy "$d" >/dev/null 2>&1
 		virsh -q undefine "$d" --remove-all-storage >/dev/null 2>&1
