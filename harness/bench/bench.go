@@ -44,6 +44,11 @@ func Run(cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("making a temp dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	// From step 06 the container's root is an unprivileged host uid, which
+	// must be able to pass through this directory to the rootfs.
+	if err := os.Chmod(tmp, 0o711); err != nil {
+		return nil, err
+	}
 	base, rootfs, err := prepareRootfs(tmp)
 	if err != nil {
 		return nil, err

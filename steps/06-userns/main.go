@@ -444,7 +444,13 @@ func makeMountsPrivate() error {
 // until something is mounted on it. MS_REC brings along any mounts
 // already inside the rootfs.
 func bindMountRootfs(rootfs string) error {
-	if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, "")
+	if errors.Is(err, unix.EACCES) {
+		// The container's root is an unprivileged host uid, which needs
+		// search (x) permission on every directory above the rootfs.
+		return fmt.Errorf("cannot reach rootfs %q as the container's root: %w: chmod o+x each directory above it", rootfs, err)
+	}
+	if err != nil {
 		return fmt.Errorf("cannot bind-mount rootfs %q onto itself: %w", rootfs, err)
 	}
 	return nil
