@@ -36,12 +36,16 @@ ssh_config() {
 
 # gssh runs a command in the guest over plain ssh (much faster than
 # `vagrant ssh` once the config is known).
-gssh() { ssh -F "$state/stepbox-ssh-config" -o LogLevel=ERROR default "$@"; }
+# gssh never reads the terminal (-n), so it cannot swallow what a learner
+# types ahead; gssh_stdin passes stdin on, gssh_tty gives a terminal.
+gssh() { ssh -n -F "$state/stepbox-ssh-config" -o LogLevel=ERROR default "$@"; }
+gssh_stdin() { ssh -F "$state/stepbox-ssh-config" -o LogLevel=ERROR default "$@"; }
+gssh_tty() { ssh -t -F "$state/stepbox-ssh-config" -o LogLevel=ERROR default "$@"; }
 
 # copy_in copies a host directory's contents to a guest directory.
 copy_in() {
 	gssh "rm -rf $2 && mkdir -p $2"
-	tar -C "$1" -cf - . | gssh "tar -C $2 -xf -"
+	tar -C "$1" -cf - . | gssh_stdin "tar -C $2 -xf -"
 }
 
 guest_goarch() {
@@ -88,7 +92,7 @@ cmd_test() {
 		out=$work/$(echo "$pkg" | tr / _).log
 		start=$SECONDS
 		status=0
-		gssh "cd $guest_repo/$pkg && sudo env $env $guest_bin/$bin $args" </dev/null 2>&1 | tee "$out" || status=$?
+		gssh "cd $guest_repo/$pkg && sudo env $env $guest_bin/$bin $args" 2>&1 | tee "$out" || status=$?
 		local n_pass n_fail n_skip
 		n_pass=$(grep -c -- '^--- PASS' "$out" || true)
 		n_fail=$(grep -c -- '^--- FAIL' "$out" || true)
@@ -136,12 +140,12 @@ cmd_step() {
 	[ "$n" != 01 ] && flags="$flags --hostname container"
 	[ "$((10#$n))" -ge 4 ] && flags="$flags --rootfs $guest_rootfs"
 	echo "vm.sh: step $n's container in the VM; exit leaves it" >&2
-	gssh -t "cd $guest_repo 2>/dev/null; sudo $guest_bin-step/step-$n run$flags /bin/sh"
+	gssh_tty "cd $guest_repo 2>/dev/null; sudo $guest_bin-step/step-$n run$flags /bin/sh"
 }
 
 cmd_ssh() {
 	ssh_config
-	gssh -t "cd $guest_repo 2>/dev/null; exec \$SHELL -l"
+	gssh_tty "cd $guest_repo 2>/dev/null; exec \$SHELL -l"
 }
 
 cmd_destroy() {
