@@ -2,7 +2,8 @@
 # CI: the full Vagrant cycle with a box built here from Debian's archive —
 # build the box, vagrant validate, vagrant up (libvirt, qemu driver when
 # there is no KVM), the whole privileged suite in the guest, destroy — and
-# per-phase times. Runs alone or from .ci/run. Everything it creates (the
+# per-phase times. Run by hand as root (.ci/run leaves it out: the VM talks
+# to the host over a libvirt bridge). Everything it creates (the
 # VM, its network, the box and its libvirt volume, loop devices, daemons
 # it started) is removed on exit, pass or fail; the check at the end
 # fails the run if anything is left.
