@@ -28,6 +28,9 @@ help:
 	@echo "make progress           all your copies, checked now: steps x checks"
 	@echo "make diff STEP=04       what step 04 adds to step 03"
 	@echo "make rootfs             build the default busybox rootfs in ./rootfs"
+	@echo "make vm-up / vm-test / vm-step-04 / vm-ssh / vm-destroy   the same in a Vagrant VM"
+	@echo "make vm-test-qemu       every test in a second kernel (pure cgroup v2) under QEMU"
+	@echo "make bench / stress     speed ratios side by side; load, faults and fuzzing"
 
 # deps installs what a fresh Debian or Ubuntu machine lacks.
 deps:
