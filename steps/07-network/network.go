@@ -129,7 +129,7 @@ func addGatewayAddress(bridge netlink.Link) error {
 // container that is gone (its veth pair goes with its namespace) frees
 // its address without anyone writing it down.
 func allocateAddress() (net.IP, error) {
-	links, err := netlink.LinkList()
+	links, err := listLinks()
 	if err != nil {
 		return nil, fmt.Errorf("cannot list the network interfaces: %w", err)
 	}
@@ -233,7 +233,7 @@ func removeBridgeIfUnused(ours string) error {
 	if err != nil {
 		return nil // already gone
 	}
-	links, err := netlink.LinkList()
+	links, err := listLinks()
 	if err != nil {
 		return fmt.Errorf("cannot list the network interfaces: %w", err)
 	}
@@ -246,6 +246,20 @@ func removeBridgeIfUnused(ours string) error {
 		return fmt.Errorf("cannot delete bridge %s: %w", bridgeName, err)
 	}
 	return nil
+}
+
+// listLinks lists the network interfaces. The kernel marks a listing
+// "interrupted" when a link comes or goes while it is read, as happens
+// with containers starting side by side; then the list may be incomplete,
+// so read it again.
+func listLinks() ([]netlink.Link, error) {
+	for range 10 {
+		links, err := netlink.LinkList()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return links, err
+		}
+	}
+	return nil, fmt.Errorf("listing the network interfaces: %w", netlink.ErrDumpInterrupted)
 }
 
 // setLoopbackUp brings up the container's own lo, down in every new
