@@ -1,30 +1,45 @@
 #!/usr/bin/env bash
 # CI: the full Vagrant cycle with a box built here from Debian's archive —
-# build the box, vagrant validate, vagrant up (libvirt, qemu driver when
-# there is no KVM), the whole privileged suite in the guest, destroy — and
-# per-phase times. Run by hand as root (.ci/run leaves it out: the VM talks
-# to the host over a libvirt bridge). Everything it creates (the
-# VM, its network, the box and its libvirt volume, loop devices, daemons
-# it started) is removed on exit, pass or fail; the check at the end
-# fails the run if anything is left.
+# build the box (cached), then, inside namespaces made here, vagrant box
+# add, validate, up (libvirt, qemu driver when there is no KVM), the whole
+# privileged suite in the guest, a known-bad step that must fail there,
+# step 04's shell, destroy — with each phase's time. Run as root.
+#
+#   bash .ci/vagrant.sh
+#
+# Network: only the package installs and the box build (debootstrap) talk
+# to Debian's archive, from the host. Everything after runs in a new
+# network namespace with only lo and no route (unshare --net), with its
+# own mount namespace: libvirtd, virtlogd, dnsmasq, the libvirt bridge, the
+# guest and all traffic to it live there and nowhere else. libvirt's
+# configuration and state are private copies under a temporary directory
+# (.ci/vagrant-inside.sh). No named netns (ip netns add would mount on the
+# host's /run/netns): the namespace ends with its last process.
+#
+# Teardown, pass, fail or timeout: the inside half destroys the domain,
+# network, pool and volumes and stops the daemons; this half then kills
+# whatever is still in that network namespace, removes the temporary
+# directory, and fails the run if the host kept anything (processes,
+# links, mounts, cgroups).
+#
+# Environment: STEPBOX_VAGRANT_TIMEOUT (seconds for the inside half,
+# default 2400), STEPBOX_BOX_REBUILD=1 (ignore the cached box),
+# STEPBOX_CACHE (cache root; default ~/.cache/stepbox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 export DEBIAN_FRONTEND=noninteractive
+[ "$(id -u)" = 0 ] || { echo "vagrant.sh: run as root (libvirt, namespaces, debootstrap)" >&2; exit 2; }
 
-box_name=stepbox/ci-bookworm
-export STEPBOX_BOX=$box_name STEPBOX_OFFLINE=1 STEPBOX_PROVIDER=libvirt
-export VAGRANT_DEFAULT_PROVIDER=libvirt VAGRANT_CHECKPOINT_DISABLE=1
 work=$(mktemp -d "${TMPDIR:-/tmp}/stepbox-ci-vagrant-XXXXXX")
-export VAGRANT_HOME=$work/vagrant.d # the box lives here, removed at the end
-
+times=$work/times.txt
+: >"$times"
 started=$SECONDS
-phase_start=$SECONDS
 phase_name=""
-times=()
+phase_start=$SECONDS
 phase() {
 	if [ -n "$phase_name" ]; then
-		times+=("$(printf '%-26s %5ds' "$phase_name" $((SECONDS - phase_start)))")
+		printf '%-34s %5ds\n' "$phase_name" $((SECONDS - phase_start)) >>"$times"
 		printf -- '-- %s took %ds\n' "$phase_name" $((SECONDS - phase_start))
 	fi
 	phase_name=$1
@@ -33,22 +48,87 @@ phase() {
 	return 0
 }
 
+# What this run could leave on the host, looked at before and after:
+# libvirt's cgroups (none are expected: libvirt sees no cgroup mounts
+# inside), links, mounts, named network namespaces.
+libvirt_cgroups() { find /sys/fs/cgroup -mindepth 1 -type d \( -name 'machine*' -o -name '*libvirt*' -o -name '*vagrantci*' -o -name '*stepbox-default*' \) 2>/dev/null | sort; }
+links() { ip -o link | awk -F': ' '{print $2}' | sort; }
+mount_points() { awk '{print $5}' /proc/self/mountinfo | sort; }
+netns_names() { ip netns list 2>/dev/null | sort; }
+cgroups_before=$(libvirt_cgroups)
+links_before=$(links)
+mounts_before=$(mount_points)
+netns_before=$(netns_names)
+
+# netns_pids lists the processes in the inside half's network namespace
+# (as `ip netns pids` would for a named one): all of them this run's.
+netns_pids() {
+	local id p
+	id=$(cat "$work/netns" 2>/dev/null) || return 0
+	[ -n "$id" ] || return 0
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/net" 2>/dev/null)" = "$id" ] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+inside=""
+cleaned=0
+cleanup() {
+	local status=$?
+	set +e
+	[ "$cleaned" = 1 ] && exit "$status"
+	cleaned=1
+	trap - EXIT INT TERM
+	if [ -n "$inside" ] && kill -0 "$inside" 2>/dev/null; then
+		echo "vagrant.sh: stopping the inside half (it tears down what it made)"
+		kill -TERM "$inside"
+		for _ in $(seq 150); do kill -0 "$inside" 2>/dev/null || break; sleep 1; done
+	fi
+	local left
+	left=$(netns_pids)
+	if [ -n "$left" ]; then
+		echo "vagrant.sh: processes left in the namespace, stopping them:"
+		ps -o pid,args -p "$(echo $left | tr ' ' ,)" | sed 's/^/  /'
+		kill -TERM $left 2>/dev/null
+		for _ in $(seq 30); do [ -z "$(netns_pids)" ] && break; sleep 0.5; done
+		left=$(netns_pids)
+		[ -z "$left" ] || kill -KILL $left 2>/dev/null
+		sleep 1
+		[ "$status" != 0 ] || status=1
+	fi
+	# Only cgroups that were not there before, and only when empty.
+	local new
+	new=$(comm -13 <(echo "$cgroups_before") <(libvirt_cgroups))
+	if [ -n "$new" ]; then
+		echo "vagrant.sh: libvirt made cgroups on the host, removing them:"; echo "$new" | sed 's/^/  /'
+		echo "$new" | sort -r | xargs -r rmdir 2>/dev/null
+		[ "$status" != 0 ] || status=1
+	fi
+	rm -rf "$work"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
 phase "install packages"
 need=()
 command -v vagrant >/dev/null || need+=(vagrant)
-[ -d /usr/share/rubygems-integration/all/gems ] && ls -d /usr/share/rubygems-integration/all/gems/vagrant-libvirt-* >/dev/null 2>&1 || need+=(vagrant-libvirt)
+ls -d /usr/share/rubygems-integration/all/gems/vagrant-libvirt-* >/dev/null 2>&1 || need+=(vagrant-libvirt)
 command -v libvirtd >/dev/null || need+=(libvirt-daemon-system)
 command -v virsh >/dev/null || need+=(libvirt-clients)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v sfdisk >/dev/null || need+=(fdisk)
-[ -x /usr/lib/grub/i386-pc/grub-bios-setup ] || need+=(grub-pc-bin)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+[ -f /usr/lib/grub/i386-pc/boot.img ] || need+=(grub-pc-bin)
 command -v grub-mkimage >/dev/null || need+=(grub-common)
 command -v rsync >/dev/null || need+=(rsync)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
-command -v iptables >/dev/null || need+=(iptables)
+command -v make >/dev/null || need+=(make)
 if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
@@ -56,150 +136,63 @@ fi
 vagrant --version
 vagrant plugin list
 
-# What the host looked like, to prove nothing is left: libvirt's view
-# (compared while libvirtd runs) and the host's (compared after the
-# daemons this script started are stopped again).
-libvirt_state() {
-	echo "# domains"; virsh -q list --all --name | sed '/^$/d' | sort
-	echo "# networks"; virsh -q net-list --all --name | sed '/^$/d' | sort
-	echo "# pools"; virsh -q pool-list --all --name | sed '/^$/d' | sort
-}
-# iptables_rules: rules and our own chains; an empty table with its
-# built-in chains accepting is the same as no table.
-iptables_rules() {
-	iptables-save 2>/dev/null | grep -E '^(\*|-A|:)' | sed 's/ \[[0-9:]*\]$//' |
-		grep -vE '^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT$' | grep -B1 -v '^\*' | grep -v '^--$' || true
-}
-host_state() {
-	echo "# loop devices"; losetup -a | sort
-	echo "# links"; ip -o link | awk -F': ' '{print $2}' | sort
-	echo "# mounts"; awk '{print $5}' /proc/self/mountinfo | sort
-	echo "# iptables"; iptables_rules
-	echo "# ip_forward $(cat /proc/sys/net/ipv4/ip_forward)"
-}
-host_before=$(host_state)
-# libvirt adds its chains to iptables when a network starts and leaves
-# them; they are put back as they were.
-iptables_before=$(iptables-save 2>/dev/null | grep -v '^#' || true)
-iptables_rules_before=$(iptables_rules)
+phase "Go modules (the guest's binaries build offline later)"
+go mod download
 
-phase "start libvirtd"
-started_daemons=()
-pool_created=0
-ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)
-pidfile_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-if ! pidfile_alive /run/virtlogd.pid; then
-	virtlogd -d
-	started_daemons+=(/run/virtlogd.pid)
+phase "build the box (debootstrap; cached)"
+# The box is rebuilt when its recipe or the Go it carries changes.
+cache=${STEPBOX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stepbox}/vagrant
+key=$( { cat vagrant/box/build.sh; go env GOVERSION; } | sha256sum | cut -c1-16)
+box_file=$cache/stepbox-bookworm-amd64-$key.box
+if [ -f "$box_file" ] && [ "${STEPBOX_BOX_REBUILD:-0}" != 1 ]; then
+	echo "cached: $box_file ($(du -h "$box_file" | cut -f1))"
+else
+	mkdir -p "$cache"
+	vagrant/box/build.sh --out "$work/box"
+	rm -f "$cache"/stepbox-bookworm-amd64-*.box
+	mv "$work/box/stepbox-bookworm-amd64.box" "$box_file"
+	rm -rf "$work/box"
 fi
-if ! pidfile_alive /run/libvirtd.pid; then
-	libvirtd -d
-	started_daemons+=(/run/libvirtd.pid)
-fi
-for _ in $(seq 50); do virsh -q version >/dev/null 2>&1 && break; sleep 0.2; done
-virsh -q version
-# The VM uses a network of its own; libvirt's NAT default network must not
-# come up on this host.
-if virsh -q net-list --name | grep -qx default && [ ${#started_daemons[@]} -gt 0 ]; then
-	virsh -q net-destroy default
-fi
-libvirt_before=$(libvirt_state)
-pool_existed=$(virsh -q pool-list --all --name | grep -cx default || true)
-
-# teardown removes what the cycle made; vagrant destroy should have, but
-# this also runs when a phase failed half way.
-teardown() {
-	if [ -d vagrant/.vagrant ]; then
-		(cd vagrant && vagrant destroy -f >/dev/null 2>&1)
-	fi
-	virsh -q version >/dev/null 2>&1 || return 0 # libvirtd already stopped
-	for d in $(virsh -q list --all --name | grep '^stepbox-'); do
-		virsh -q destroy "$d" >/dev/null 2>&1
-		virsh -q undefine "$d" --remove-all-storage >/dev/null 2>&1
-	done
-	if virsh -q net-info stepbox-vagrant >/dev/null 2>&1; then
-		virsh -q net-destroy stepbox-vagrant >/dev/null 2>&1
-		virsh -q net-undefine stepbox-vagrant >/dev/null 2>&1
-	fi
-	if virsh -q pool-info default >/dev/null 2>&1; then
-		for v in $(virsh -q vol-list default | awk '{print $1}' | grep -E '^stepbox'); do
-			virsh -q vol-delete --pool default "$v" >/dev/null 2>&1
-		done
-		if [ "$pool_existed" = 0 ]; then
-			virsh -q pool-destroy default >/dev/null 2>&1
-			virsh -q pool-undefine default >/dev/null 2>&1
-		fi
-	fi
-	for l in $(losetup -a | grep stepbox-box | cut -d: -f1); do
-		partx -d "$l" 2>/dev/null; losetup -d "$l"
-	done
-	rm -rf vagrant/.vagrant
-	return 0
-}
-
-stop_daemons() {
-	for p in "${started_daemons[@]}"; do
-		pidfile_alive "$p" && kill "$(cat "$p")"
-	done
-	for p in "${started_daemons[@]}"; do
-		for _ in $(seq 50); do pidfile_alive "$p" || break; sleep 0.2; done
-	done
-	started_daemons=()
-	if [ "$(iptables_rules)" != "$iptables_rules_before" ]; then
-		for t in $(iptables-save 2>/dev/null | sed -n 's/^\*//p'); do
-			iptables -t "$t" -F; iptables -t "$t" -X
-		done
-		[ -z "$iptables_before" ] || iptables-restore <<<"$iptables_before"
-	fi
-	echo "$ip_forward" >/proc/sys/net/ipv4/ip_forward
-}
-
-cleanup() {
-	local status=$?
-	set +e
-	echo
-	echo "== vagrant: cleanup"
-	teardown
-	stop_daemons
-	rm -rf "$work"
-	exit $status
-}
-trap cleanup EXIT
-
-phase "build the box (debootstrap)"
-vagrant/box/build.sh --out "$work/box"
-
-phase "vagrant box add"
-vagrant box add --name "$box_name" "$work/box/stepbox-bookworm-amd64.box"
-rm -rf "$work/box"
-
-phase "vagrant validate"
-(cd vagrant && vagrant validate)
-
-phase "vagrant up (libvirt)"
-make vm-up
-
-phase "make vm-test"
-make vm-test
-
-phase "vagrant destroy"
-make vm-destroy
-vagrant box remove --force "$box_name" >/dev/null
 
 phase ""
+# Everything from here runs inside: no route, so nothing can leave.
+export STEPBOX_BOX=stepbox/ci-bookworm STEPBOX_OFFLINE=1 STEPBOX_PROVIDER=libvirt
+export STEPBOX_LIBVIRT_PREFIX=vagrantci- # no "stepbox" in anything libvirt names
+export STEPBOX_LIBVIRT_DRIVER=${STEPBOX_LIBVIRT_DRIVER:-$([ -e /dev/kvm ] && echo kvm || echo qemu)}
+export VAGRANT_DEFAULT_PROVIDER=libvirt VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_HOME=$work/vagrant.d
+export GOPROXY=off GOTOOLCHAIN=local
+timeout --kill-after=120 "${STEPBOX_VAGRANT_TIMEOUT:-2400}" \
+	unshare --net --mount --uts --propagation private -- bash .ci/vagrant-inside.sh "$work" "$box_file" &
+inside=$!
+status=0
+wait "$inside" || status=$?
+inside=""
+[ "$status" = 124 ] && echo "vagrant.sh: the inside half timed out after ${STEPBOX_VAGRANT_TIMEOUT:-2400}s"
+phase_start=$SECONDS
+
 echo
 echo "== vagrant: phase times"
-printf '   %s\n' "${times[@]}"
-printf '   %-26s %5ds\n' total $((SECONDS - started))
+sed 's/^/   /' "$times"
+printf '   %-34s %5ds\n' total $((SECONDS - started))
 
-# Prove the host is as it was.
-teardown
-libvirt_after=$(libvirt_state)
-stop_daemons
-host_after=$(host_state)
-if [ "$libvirt_before" != "$libvirt_after" ] || [ "$host_before" != "$host_after" ]; then
-	echo "vagrant: the host changed:"
-	diff <(echo "$libvirt_before"; echo "$host_before") <(echo "$libvirt_after"; echo "$host_after") || true
-	exit 1
+# The host after: nothing of this run's may remain.
+echo
+echo "== vagrant: host state"
+left=$(netns_pids)
+echo "processes in the cycle's network namespace: ${left:-none}"
+new_cgroups=$(comm -13 <(echo "$cgroups_before") <(libvirt_cgroups))
+echo "new libvirt cgroups: ${new_cgroups:-none}"
+new_links=$(comm -13 <(echo "$links_before") <(links))
+echo "new links: ${new_links:-none}"
+new_mounts=$(comm -13 <(echo "$mounts_before") <(mount_points))
+echo "new mounts: ${new_mounts:-none}"
+new_netns=$(comm -13 <(echo "$netns_before") <(netns_names))
+echo "new named network namespaces: ${new_netns:-none}"
+daemons=$(pgrep -a '^(libvirtd|virtlogd|dnsmasq)$' || true)
+echo "libvirtd, virtlogd, dnsmasq running: ${daemons:-none}"
+echo "hostname $(hostname); $(grep -c . /proc/self/mountinfo) mounts; links: $(links | tr '\n' ' ')"
+if [ -n "$left$new_cgroups$new_links$new_mounts$new_netns$daemons" ]; then
+	echo "vagrant.sh: the host kept something of this run (above)" >&2
+	[ "$status" != 0 ] || status=1
 fi
-echo "vagrant: host unchanged (domains, networks, pools, loop devices, links, mounts, iptables, ip_forward)"
+exit "$status"

@@ -3,6 +3,7 @@
 #
 #   make vm-up          create and provision the VM
 #   make vm-test        the whole privileged suite in the guest, each result reported here
+#   make vm-test-broken a known-bad step (VM_BREAK, default pid.one) fails in the guest (after vm-test)
 #   make vm-step-04     a shell inside step 04's container, in the guest
 #   make vm-ssh         a shell in the guest
 #   make vm-destroy     remove the VM
@@ -12,14 +13,19 @@
 # Included by the root Makefile; also works alone: make -f mk/vagrant.mk vm-test
 
 VAGRANT_VM ?= vagrant/vm.sh
+# The check whose known-bad program replaces its step for vm-test-broken.
+VM_BREAK ?= pid.one
 
-.PHONY: vm-up vm-test vm-ssh vm-destroy
+.PHONY: vm-up vm-test vm-test-broken vm-ssh vm-destroy
 
 vm-up:
 	$(VAGRANT_VM) up
 
 vm-test:
 	$(VAGRANT_VM) test
+
+vm-test-broken:
+	$(VAGRANT_VM) broken $(VM_BREAK)
 
 vm-step-%:
 	$(VAGRANT_VM) step $*

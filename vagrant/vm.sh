@@ -3,18 +3,23 @@
 #
 #   vagrant/vm.sh up          create and provision the VM (vagrant up)
 #   vagrant/vm.sh test        the whole privileged suite in the guest
+#   vagrant/vm.sh broken [CHECK]  the known-bad program for CHECK (default
+#                             pid.one) replaces its step in the guest; that
+#                             step's tests must fail there, on CHECK
 #   vagrant/vm.sh step NN     a shell inside step NN's container, in the guest
 #   vagrant/vm.sh ssh         a shell in the guest, in the repository
 #   vagrant/vm.sh destroy     remove the VM (vagrant destroy)
 #
-# Binaries are cross-compiled here (CGO_ENABLED=0, GOARCH of the guest)
-# and copied in, so nothing compiles in the VM, which may be emulated.
+# Binaries are cross-compiled here (CGO_ENABLED=0, GOARCH of the guest:
+# uname -m there, x86_64 = amd64, aarch64 = arm64) and copied in, so
+# nothing compiles in the VM, which may be emulated.
 # Environment: STEPBOX_PROVIDER (vagrant up --provider), VMTEST_RUN (a
 # -test.run pattern), VMTEST_ONLY (space-separated packages, e.g.
 # "steps/04-pivotroot"), and the Vagrantfile's STEPBOX_* variables.
 #
 # test exits 0 when every package passed, 1 when any failed, 125 when the
-# run could not happen (no VM, build failure).
+# run could not happen (no VM, build failure). broken exits 0 when the
+# broken step failed on CHECK in the guest, 1 when it did not.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +45,13 @@ ssh_config() {
 # types ahead; gssh_stdin passes stdin on, gssh_tty gives a terminal.
 gssh() { ssh -n -F "$state/stepbox-ssh-config" -o LogLevel=ERROR default "$@"; }
 gssh_stdin() { ssh -F "$state/stepbox-ssh-config" -o LogLevel=ERROR default "$@"; }
-gssh_tty() { ssh -t -F "$state/stepbox-ssh-config" -o LogLevel=ERROR default "$@"; }
+# Without a terminal (a script piping commands in), no -t: the remote
+# shell reads its commands from stdin.
+gssh_tty() {
+	local t=-T
+	[ -t 0 ] && t=-t
+	ssh "$t" -F "$state/stepbox-ssh-config" -o LogLevel=ERROR default "$@"
+}
 
 # copy_in copies a host directory's contents to a guest directory.
 copy_in() {
@@ -113,6 +124,43 @@ cmd_test() {
 	[ "$failed" = 0 ]
 }
 
+# cmd_broken runs one step's test binary in the guest with its step
+# replaced by the known-bad program for a check (as the QEMU backend's
+# --break does): the run must fail, and on that check. It uses what the
+# last `vm.sh test` copied in (mutants.txt: CHECK, package, step binary,
+# mutant binary).
+cmd_broken() {
+	local check=${1:-pid.one}
+	ssh_config
+	local line pkg stepbin mutant bin
+	line=$(gssh "cat $guest_bin/mutants.txt" 2>/dev/null | awk -F'\t' -v c="$check" '$1 == c') ||
+		die "no $guest_bin/mutants.txt in the guest: run make vm-test first"
+	[ -n "$line" ] || die "no known-bad program for check $check (see harness/mutants.go)"
+	IFS=$'\t' read -r _ pkg stepbin mutant <<<"$line"
+	bin=$(gssh "cat $guest_bin/tests.txt" | awk -F'\t' -v p="$pkg" '$1 == p { print $2 }')
+	[ -n "$bin" ] || die "no test binary for $pkg in the guest's tests.txt"
+	# A hard-linked copy of prebuilt/ with the step swapped: the good
+	# binaries stay as they were for the next vm-test.
+	gssh "rm -rf $guest_bin/broken && cp -al $guest_bin/prebuilt $guest_bin/broken && rm $guest_bin/broken/$stepbin && cp $guest_bin/prebuilt/$mutant $guest_bin/broken/$stepbin" ||
+		die "replacing $stepbin in the guest failed"
+	echo "== vm-test-broken: $pkg with $stepbin replaced by $mutant (the known-bad program for $check)"
+	work=$(mktemp -d "${TMPDIR:-/tmp}/stepbox-vagrant-XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+	local env="STEPBOX_REQUIRE_PRIVILEGED=1 STEPBOX_PREBUILT=$guest_bin/broken STEPBOX_CACHE=/var/tmp/stepbox-cache"
+	local status=0
+	gssh "cd $guest_repo/$pkg && sudo env $env $guest_bin/$bin -test.v -test.count=1 -test.timeout=15m${VMTEST_RUN:+ -test.run='$VMTEST_RUN'}" 2>&1 | tee "$work/out" || status=$?
+	gssh "rm -rf $guest_bin/broken" || true
+	if [ "$status" = 0 ]; then
+		echo "vm-test-broken: FAILED: $pkg passed with the known-bad $stepbin; the guest swallowed the defect" >&2
+		return 1
+	fi
+	if ! grep -q -- "FAIL $check: expected" "$work/out"; then
+		echo "vm-test-broken: FAILED: $pkg failed (exit $status), but not on check $check" >&2
+		return 1
+	fi
+	echo "vm-test-broken: OK, $pkg failed in the guest (exit $status) on check $check"
+}
+
 cmd_step() {
 	local n=${1:-}
 	[[ $n =~ ^[0-9][0-9]$ ]] || { echo "usage: vm.sh step NN (e.g. 04)" >&2; exit 2; }
@@ -156,8 +204,9 @@ cmd_destroy() {
 case ${1:-} in
 up) cmd_up ;;
 test) cmd_test ;;
+broken) shift; cmd_broken "$@" ;;
 step) shift; cmd_step "$@" ;;
 ssh) cmd_ssh ;;
 destroy) cmd_destroy ;;
-*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -6,9 +6,14 @@
 //
 //	go run ./harness/vm/vagrant --arch amd64 --out DIR
 //
-// DIR then holds tests/*.test, prebuilt/ and tests.txt, one line per test
-// package in run order: "PACKAGE<TAB>tests/FILE.test". vagrant/vm.sh
+// DIR then holds tests/*.test, prebuilt/, tests.txt, one line per test
+// package in run order: "PACKAGE<TAB>tests/FILE.test", and mutants.txt,
+// one line per known-bad program: "CHECK<TAB>PACKAGE<TAB>step-NN<TAB>
+// mutant-CHECK" (what `vm.sh broken CHECK` swaps in). vagrant/vm.sh
 // copies DIR into the guest and runs each binary in its package folder.
+//
+// --arch is the guest's GOARCH; vm.sh reads it from the running guest
+// (uname -m), never from the host.
 //
 // Exit status: 0 built; 2 bad usage; 125 the build failed.
 package main
@@ -77,7 +82,29 @@ func build(arch, out string) error {
 	if err := os.Remove(built.Init); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(out, "tests.txt"), []byte(testList(out, built.Tests)), 0o644)
+	if err := os.WriteFile(filepath.Join(out, "tests.txt"), []byte(testList(out, built.Tests)), 0o644); err != nil {
+		return err
+	}
+	mutants, err := mutantList(root, harness.Mutants)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "mutants.txt"), []byte(mutants), 0o644)
+}
+
+// mutantList is mutants.txt: for each known-bad program, the check that
+// must reject it, its step's package, and the binary names the guest
+// swaps (the step's, the mutant's), all in prebuilt/.
+func mutantList(root string, mutants []harness.Mutant) (string, error) {
+	var b strings.Builder
+	for _, m := range mutants {
+		dir, err := harness.StepDir(root, m.Step)
+		if err != nil {
+			return "", fmt.Errorf("mutant for %s: %w", m.Check, err)
+		}
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", m.Check, filepath.ToSlash(dir), harness.StepBinaryName(m.Step), harness.MutantName(m))
+	}
+	return b.String(), nil
 }
 
 // testList is tests.txt: each package and its binary, relative to out.

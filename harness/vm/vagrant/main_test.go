@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/stepbox/stepbox/harness"
 	"github.com/stepbox/stepbox/harness/vm/qemu"
 )
 
@@ -26,4 +29,15 @@ func TestUsageAndArchitecture(t *testing.T) {
 	stderr.Reset()
 	assert.Equal(t, exitRuntime, run([]string{"--arch", "arm64", "--out", t.TempDir()}, &stderr))
 	assert.Contains(t, stderr.String(), "amd64 binaries only")
+}
+
+func TestMutantListNamesCheckPackageAndBinaries(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "steps", "03-pid-mnt"), 0o755))
+	got, err := mutantList(root, []harness.Mutant{{Check: "pid.one", Step: 3}})
+	require.NoError(t, err)
+	assert.Equal(t, "pid.one\tsteps/03-pid-mnt\tstep-03\tmutant-pid.one\n", got)
+
+	_, err = mutantList(root, []harness.Mutant{{Check: "x.y", Step: 9}})
+	assert.ErrorContains(t, err, "mutant for x.y", "a mutant whose step has no folder is an error, not a silent skip")
 }
