@@ -23,18 +23,7 @@ readlink /proc/self/ns/net >"$work/netns"
 
 priv=$work/libvirt
 times=$work/times.txt
-phase_name=""
-phase_start=$SECONDS
-phase() {
-	if [ -n "$phase_name" ]; then
-		printf '%-34s %5ds\n' "$phase_name" $((SECONDS - phase_start)) >>"$times"
-		printf -- '-- %s took %ds\n' "$phase_name" $((SECONDS - phase_start))
-	fi
-	phase_name=$1
-	phase_start=$SECONDS
-	[ -n "$1" ] && printf '\n== vagrant: %s (%s)\n' "$1" "$(date -u +%T)"
-	return 0
-}
+source .ci/phase.sh
 die() { echo "vagrant-inside.sh: $*" >&2; exit 1; }
 
 phase "namespace and private libvirt"

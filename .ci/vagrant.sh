@@ -35,18 +35,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/stepbox-ci-vagrant-XXXXXX")
 times=$work/times.txt
 : >"$times"
 started=$SECONDS
-phase_name=""
-phase_start=$SECONDS
-phase() {
-	if [ -n "$phase_name" ]; then
-		printf '%-34s %5ds\n' "$phase_name" $((SECONDS - phase_start)) >>"$times"
-		printf -- '-- %s took %ds\n' "$phase_name" $((SECONDS - phase_start))
-	fi
-	phase_name=$1
-	phase_start=$SECONDS
-	[ -n "$1" ] && printf '\n== vagrant: %s (%s)\n' "$1" "$(date -u +%T)"
-	return 0
-}
+source .ci/phase.sh
 
 # What this run could leave on the host, looked at before and after:
 # libvirt's cgroups (none are expected: libvirt sees no cgroup mounts
@@ -168,7 +157,6 @@ status=0
 wait "$inside" || status=$?
 inside=""
 [ "$status" = 124 ] && echo "vagrant.sh: the inside half timed out after ${STEPBOX_VAGRANT_TIMEOUT:-2400}s"
-phase_start=$SECONDS
 
 echo
 echo "== vagrant: phase times"
