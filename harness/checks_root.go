@@ -104,10 +104,14 @@ func checkMountsMinimal(e *Env) Outcome {
 	}
 	r := res.Report
 	var proc bool
+	top := 0 // mounts not under /proc: step 10 masks files in /proc with mounts of their own
 	for _, m := range r.Mounts {
 		proc = proc || (m.Point == "/proc" && m.FSType == "proc")
+		if !strings.HasPrefix(m.Point, "/proc/") {
+			top++
+		}
 	}
-	if !proc || !r.HasMountAt("/dev") || len(r.Mounts) > 8 {
+	if !proc || !r.HasMountAt("/dev") || top > 9 {
 		return fail("a fresh proc on /proc, a /dev, and few mounts", "%d mounts %s%s",
 			len(r.Mounts), shortList(mountPointsOf(res), 8), problems(res))
 	}

@@ -23,6 +23,9 @@ type Options struct {
 	Writable []string // paths to try opening for writing (nothing is written)
 	Create   []string // new files to create
 	Connect  []string // TCP addresses to exchange a token with
+
+	Peek    []string // paths to read the start of (step 10's masked paths)
+	Attacks bool     // run step 10's attacks (attacks.go)
 }
 
 // namespaceKinds are the entries of /proc/self/ns the checks compare.
@@ -65,6 +68,10 @@ func Collect(opts Options) *Report {
 	r.Writable = writable(opts.Writable)
 	r.Created = createAll(opts.Create)
 	r.Connected = connectAll(opts.Connect)
+	r.Peeked = peekAll(opts.Peek)
+	if opts.Attacks {
+		r.Attacks = Attacks()
+	}
 	if opts.Burn > 0 {
 		b := burn(opts.Burn)
 		r.Burn = &b

@@ -15,6 +15,8 @@ type Mount struct {
 	Root string `json:"root"`
 	// Options are the per-superblock options, e.g. "rw,cpu" for a cgroup.
 	Options string `json:"options"`
+	// MountOptions are the options of this mount alone, e.g. "ro,nosuid".
+	MountOptions string `json:"mount_options,omitempty"`
 	// Propagation is "shared", "private", "slave" or several of them.
 	Propagation string `json:"propagation"`
 }
@@ -53,10 +55,11 @@ func parseMountinfoLine(line string) (Mount, error) {
 		return Mount{}, fmt.Errorf("malformed: %q", line)
 	}
 	m := Mount{
-		Root:   unescapeOctal(fields[3]),
-		Point:  unescapeOctal(fields[4]),
-		FSType: fields[sep+1],
-		Source: unescapeOctal(fields[sep+2]),
+		Root:         unescapeOctal(fields[3]),
+		Point:        unescapeOctal(fields[4]),
+		FSType:       fields[sep+1],
+		Source:       unescapeOctal(fields[sep+2]),
+		MountOptions: fields[5],
 	}
 	if len(fields) > sep+3 {
 		m.Options = fields[sep+3]

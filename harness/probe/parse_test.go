@@ -17,10 +17,10 @@ func TestParseMountinfo(t *testing.T) {
 	got, err := ParseMountinfo(text)
 	require.NoError(t, err)
 	want := []Mount{
-		{Point: "/", FSType: "ext4", Source: "/dev/vda", Root: "/", Options: "rw,discard", Propagation: "shared"},
-		{Point: "/sys/fs/cgroup/cpu", FSType: "cgroup", Source: "cgroup", Root: "/", Options: "rw,cpu", Propagation: "private"},
-		{Point: "/with space", FSType: "ext3", Source: "/dev/root", Root: "/mnt1", Options: "rw,errors=continue", Propagation: "slave"},
-		{Point: "/both", FSType: "tmpfs", Source: "none", Root: "/", Options: "rw", Propagation: "shared,slave,unbindable"},
+		{Point: "/", FSType: "ext4", Source: "/dev/vda", Root: "/", Options: "rw,discard", MountOptions: "rw,relatime", Propagation: "shared"},
+		{Point: "/sys/fs/cgroup/cpu", FSType: "cgroup", Source: "cgroup", Root: "/", Options: "rw,cpu", MountOptions: "rw,relatime", Propagation: "private"},
+		{Point: "/with space", FSType: "ext3", Source: "/dev/root", Root: "/mnt1", Options: "rw,errors=continue", MountOptions: "rw,noatime", Propagation: "slave"},
+		{Point: "/both", FSType: "tmpfs", Source: "none", Root: "/", Options: "rw", MountOptions: "rw", Propagation: "shared,slave,unbindable"},
 	}
 	assert.Empty(t, cmp.Diff(want, got))
 }

@@ -37,6 +37,9 @@ type Report struct {
 	Connected      map[string]string `json:"connected,omitempty"` // --connect address: "ok" or the error
 	Writable       map[string]string `json:"writable,omitempty"`  // --writable path: "allowed" or the error
 	Created        map[string]string `json:"created,omitempty"`   // --create path: "ok" or the error
+	// Step 10: what the masked paths read, and how each attack ended.
+	Peeked  map[string]string `json:"peeked,omitempty"`  // --peek path: "empty", "read N bytes", "absent" or the error
+	Attacks map[string]string `json:"attacks,omitempty"` // --attacks: attack name: "ok" or the error's name
 	// Problems lists what the probe could not read, e.g. a missing /proc.
 	Problems []string `json:"problems,omitempty"`
 }

@@ -60,6 +60,7 @@ func report(args []string) {
 	fs.Var((*pathList)(&opts.Writable), "writable", "report whether PATH opens for writing")
 	fs.Var((*pathList)(&opts.Create), "create", "create the new file PATH")
 	fs.Var((*pathList)(&opts.Connect), "connect", "exchange a token over TCP with ADDR")
+	securityFlags(fs, &opts)
 	serve := fs.String("serve", "", "answer --connect on ADDR (e.g. :7000) until the probe exits")
 	pause := fs.Bool("pause", false, "after the report, wait for stdin to close")
 	if err := fs.Parse(args); err != nil {
