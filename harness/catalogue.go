@@ -104,6 +104,28 @@ var Catalogue = []Check{
 		"after the child exits, remove STATE/containers/ID unless --rm=false; `layers` lists the IDs left there", checkLayerRemoved},
 	{"overlay.bad_upper", 8, "overlayfs refusing the upper directory gives exit 125 and one line naming the overlay, the directory and --state-dir",
 		"wrap the mount's error with the overlay, the upper directory and the way out (pass --state-dir DIR on a local filesystem), print one line and exit 125", checkBadUpper},
+
+	// 09 lifecycle: ids, state, run -d, ps, logs, exec, stop, kill, rm, and an init
+	{"life.detached", 9, "`run -d` prints the container's id and returns at once, while the container keeps running",
+		"in run -d, start the runtime again in the background (a session of its own, stdio on /dev/null, the container's output to a log), wait only until the command has started, print the id and exit: nothing may tie the container's life to the command that started it", checkDetached},
+	{"life.ps", 9, "`ps` lists a running detached container: its id, PID, the status running and its command",
+		"record each container in STATE/containers/ID/state.json: its command, and once it started its PID and status running, then how it ended; ps reads every state.json", checkPs},
+	{"life.exec", 9, "a command run by `exec ID` is inside the container (its hostname, namespaces and files), uses exec's stdin and stdout, and exec exits with its status",
+		"have the container's init, already inside, start exec's command with the stdin, stdout and stderr exec passes over the container's exec socket (SCM_RIGHTS), and answer with its exit status", checkExecInside},
+	{"life.stop_graceful", 9, "`stop` sends SIGTERM first: a command that handles it ends by its own handler",
+		"in stop, signal the container's PID 1 with SIGTERM (the init passes it on), wait up to the grace period for the runtime to record the end, and only then SIGKILL", checkStopGraceful},
+	{"life.stop_kill", 9, "`stop -t N` kills a command that ignores SIGTERM once the grace period is over, not before",
+		"after SIGTERM and the grace period, SIGKILL the container's PID 1 (that ends its whole PID namespace) and wait until the runtime has recorded the end", checkStopKill},
+	{"life.reap", 9, "the init reaps orphaned grandchildren: no zombie is left",
+		"in the init, wait4(-1, ...) for any child, not only for the command: orphans are re-parented to PID 1, and only PID 1 can reap them", checkReap},
+	{"life.init_signals", 9, "with the init (the default) the command is PID 1's child, a signal sent to the runtime reaches it, and the runtime exits with its status",
+		"in the init, signal.Notify the usual signals and kill(command, sig) each; exit with the command's exit code, or 128+N when signal N ended it", checkInitSignals},
+	{"life.rm_clean", 9, "after `stop` and `rm` nothing of the container is left: cgroup, mounts, network, state, log, writable layer, ps line",
+		"let the runtime remove the cgroup and the network when the container ends, and rm remove STATE/containers/ID whole: state, log and writable layer", checkRmClean},
+	{"life.crashed", 9, "a runtime SIGKILLed while its container runs leaves a state `ps` shows as not running, and `rm` cleans up its cgroup, network and directory",
+		"ps: a container runs only while the runtime its state records (PID and start time) lives; rm: if the state never recorded the end, remove the recorded cgroup and network too", checkCrashed},
+	{"life.bad_input", 9, "an unknown id, a bad signal name, or rm of a running container without -f: one line on stderr, exit 125 (2 for the signal), and the container runs on",
+		"look the id up before anything else and fail with one line and 125; a signal name that does not parse is a usage error (2); rm refuses a running container unless -f", checkLifeBadInput},
 }
 
 // Lookup finds a check by ID.

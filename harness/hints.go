@@ -243,6 +243,58 @@ var Hints = map[string][HintLevels]string{
 		"fsconfig fails with EINVAL; read(2) on the fsopen fd returns the kernel's reason (\"overlay: filesystem on ... not supported as upperdir\"). Wrap both with the upper directory and \"pass --state-dir DIR\".",
 		"With mount(2) the reason goes only to dmesg and the runtime prints a bare \"invalid argument\" (or \"too many levels of symbolic links\"): upper and work must be on a local filesystem such as ext4, xfs, btrfs or tmpfs, never on an overlay, NFS or FUSE.",
 	},
+
+	// 09 lifecycle
+	"life.detached": {
+		"After `run -d` prints the id and exits, the container must go on running, with its output in a log: who is its parent now, and what ties its life to the command that started it?",
+		"Start /proc/self/exe run again without -d (an internal flag) with Setsid, stdin/stdout/stderr on /dev/null and the container's output in STATE/containers/ID/log; wait on a pipe for \"started ID\" or an error line, then exit.",
+		"Pdeathsig on the background runtime (or running the container from the launcher itself) kills the container the moment run -d returns; forgetting Setsid lets the terminal's Ctrl-C and hangup reach it.",
+	},
+	"life.ps": {
+		"ps runs as a separate process, long after run: everything it shows must be on disk. What does run write, and when?",
+		"Write STATE/containers/ID/state.json (id, command, created, PID, status) when the container starts and again when it ends; write it to a temporary file and rename(2) it into place, so ps never reads half a file.",
+		"A state written only once, before the child starts, says \"created\" forever; a PID alone is not enough to call a container running: PIDs are reused, so record the runtime's start time (field 22 of /proc/PID/stat) too.",
+	},
+	"life.exec": {
+		"exec must run the command in the container's namespaces, root and cgroup, with the user's stdin and stdout. Which process already has all of that?",
+		"setns(2) into a user or mount namespace needs a single-threaded caller, which a Go program never is: let the init serve a unix socket (its listening fd passed down by the parent), receive the command with its three fds (SCM_RIGHTS, unix.ParseUnixRights) and ForkExec it with Files set to them.",
+		"Starting the command with the init's own stdio sends its output to the container's log, not to exec's caller; answer with the exit status only once the reaper has waited for it.",
+	},
+	"life.stop_graceful": {
+		"A container that handles SIGTERM must get the chance to shut down cleanly: what does stop send first?",
+		"kill(PID 1 of the container, SIGTERM); then poll the state until the runtime records the end, for up to the grace period (-t, default 10s).",
+		"From outside, a namespace's PID 1 gets only the signals it handles: a bare sleep as PID 1 ignores SIGTERM, which is one reason for the init; SIGKILL first gives the command no chance to save anything.",
+	},
+	"life.stop_kill": {
+		"A command that ignores SIGTERM must still stop, but only after the grace period: what comes after the wait?",
+		"If the state still says running after the grace period, kill(PID 1, SIGKILL): the kernel then kills every process of its PID namespace; wait again until the runtime records the end.",
+		"Returning after the grace period without SIGKILL leaves the container running; sending SIGKILL at once (or with a grace of 0 by mistake) kills commands that would have ended cleanly.",
+	},
+	"life.reap": {
+		"When a process's parent exits first, who becomes its parent inside the container, and who must wait for it?",
+		"Orphans are re-parented to the namespace's PID 1: the init must call wait4(-1, &status, 0, nil) in a loop, taking any child, and recognise the command's PID among them.",
+		"Waiting only for the command (cmd.Wait, or wait4 on its PID) leaves every orphan a zombie until the container ends; a bare command as PID 1 (--init=false) rarely reaps either.",
+	},
+	"life.init_signals": {
+		"With the init as PID 1, a signal sent to the container goes to the init: how does the command get it, and how does the runtime learn how the command ended?",
+		"signal.Notify(ch, SIGTERM, SIGINT, SIGHUP, ...) in the init and unix.Kill(commandPID, sig) for each; from the command's wait status return ExitStatus(), or 128+Signal() if a signal ended it.",
+		"An init that catches signals without passing them on makes the container deaf: stop then always waits out the grace period. PID 1 cannot re-raise the command's signal on itself (it would be ignored): exit 128+N.",
+	},
+	"life.rm_clean": {
+		"After rm, nothing of the container may remain on the host: list what run created for it, and who removes each piece.",
+		"The runtime removes the cgroup (rmdir) and the network (the veth, the bridge with the last container) when the container ends; rm removes STATE/containers/ID with os.RemoveAll: state.json, the log, the upper and work directories.",
+		"Removing only state.json hides the container from ps but leaves its writable layer and log filling the disk; an overlay mounted in the container's own mount namespace needs no unmount on the host.",
+	},
+	"life.crashed": {
+		"If the runtime waiting for a container is SIGKILLed, nobody records the end or removes the cgroup and the network: what do ps and rm see?",
+		"ps: a container is running only while the runtime its state records is alive, same PID and same start time; rm: when the state does not say exited, remove the cgroup and the network the state recorded, then the directory.",
+		"kill(pid, 0) succeeds on a zombie and on a reused PID: compare the start time in /proc/PID/stat, and treat state Z as gone; without Pdeathsig the container would outlive its runtime, unsupervised.",
+	},
+	"life.bad_input": {
+		"Each lifecycle command gets an id, maybe a signal, maybe -f: every bad one must get one clear line and the documented status, and change nothing.",
+		"Find the container (exact id or unique prefix; anything but hex is no id, never a path) before acting: not found is 125; parse the signal with unix.SignalNum (TERM, SIGTERM or a number), 2 if it does not parse; rm of a running container without -f is 125.",
+		"Joining an unchecked id to the state directory lets `rm ../../x` remove any directory; rm of a running container must refuse without -f rather than leave a container whose directory is gone.",
+	},
 }
 
 // HintFor returns a check's hint at level (0-based), or an error for a

@@ -131,6 +131,27 @@ var Mutants = []Mutant{
 		[]Edit{{"if removeErr := l.remove(); removeErr != nil && err == nil {", "if removeErr := error(nil); removeErr != nil && err == nil {", ""}}},
 	{"overlay.bad_upper", 8, "prints the kernel's bare error when the overlay is refused",
 		[]Edit{{"msg := fmt.Sprintf(\"cannot mount the overlay", "return err\n\tmsg := fmt.Sprintf(\"cannot mount the overlay", "overlay.go"}}},
+
+	{"life.detached", 9, "ties the background runtime to the launcher with Pdeathsig, so the container dies when run -d returns",
+		[]Edit{{"cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}", "cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}", "detach.go"}}},
+	{"life.ps", 9, "never records that the container started (no PID, status stays created)",
+		[]Edit{dropCall("st.running(cmd.Process.Pid, cg.dir, network.hostEnd)")}},
+	{"life.exec", 9, "starts exec's command with the init's own stdio instead of the files exec sent",
+		[]Edit{{"pid, err := startProcess(path, req.Command, files, true)", "pid, err := startProcess(path, req.Command, []uintptr{0, 1, 2}, true)", "exec.go"}}},
+	{"life.stop_graceful", 9, "stops with SIGKILL straight away, no SIGTERM",
+		[]Edit{{"if err := st.signal(unix.SIGTERM); err != nil {", "if err := st.signal(unix.SIGKILL); err != nil {", "commands.go"}}},
+	{"life.stop_kill", 9, "never escalates to SIGKILL after the grace period",
+		[]Edit{{"if st.waitEnded(grace) {", "if st.waitEnded(grace) || true {", "commands.go"}}},
+	{"life.reap", 9, "the init waits for the command alone, never for orphans",
+		[]Edit{{"unix.Wait4(-1, &ws, 0, nil)", "unix.Wait4(in.main, &ws, 0, nil)", "init.go"}}},
+	{"life.init_signals", 9, "the init catches signals but never forwards them to the command",
+		[]Edit{{"go in.forwardSignals(signals)", "_ = in.forwardSignals", "init.go"}}},
+	{"life.rm_clean", 9, "rm forgets the container's directory (state, log, writable layer)",
+		[]Edit{{"return (&layer{id: st.ID, dir: st.dir}).remove()", "return nil", "commands.go"}}},
+	{"life.crashed", 9, "rm trusts the runtime to have cleaned up, also when it crashed",
+		[]Edit{{"if st.Status != \"exited\" {", "if false {", "commands.go"}}},
+	{"life.bad_input", 9, "rm removes a running container without -f",
+		[]Edit{{"if st.live() && !force {", "if false && !force {", "commands.go"}}},
 }
 
 // MutantName is the binary name of a mutant, unique per check.

@@ -108,24 +108,11 @@ func (r *Result) commandLine() string {
 // private copy of the rootfs (./rootfs, the contract's default), inside a
 // sandbox, with a timeout.
 func (e *Env) Run(inv Invocation) (*Result, error) {
-	dir, err := os.MkdirTemp(e.scratch, "run-")
+	res, err := e.newRunDir(inv.Prepare)
 	if err != nil {
 		return nil, err
 	}
-	// Searchable by all: from step 06 the container's root is an
-	// unprivileged host id that must reach the rootfs inside.
-	if err := os.Chmod(dir, 0o711); err != nil {
-		return nil, err
-	}
-	res := &Result{Dir: dir, Rootfs: filepath.Join(dir, "rootfs")}
-	if err := e.copyRootfs(res.Rootfs); err != nil {
-		return nil, err
-	}
-	if inv.Prepare != nil {
-		if err := inv.Prepare(res.Rootfs); err != nil {
-			return nil, fmt.Errorf("preparing the rootfs: %w", err)
-		}
-	}
+	dir := res.Dir
 	res.Argv = e.argv(inv, res.Rootfs)
 	if inv.User != 0 {
 		if res.Argv[0], err = copyForUser(e.Bin, dir); err != nil {
@@ -138,16 +125,7 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 	if inv.ReadOnlyRootfs {
 		sbx.ReadOnly = res.Rootfs
 	}
-	spec, _ := json.Marshal(sbx)
-
-	cmd := exec.Command("/proc/self/exe")
-	cmd.Env = append(os.Environ(), sandboxEnv+"="+string(spec))
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// Its own network namespace too: whatever a step does to the
-		// network "on the host" happens in the sandbox, never on the host.
-		Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS | syscall.CLONE_NEWNET,
-		Setpgid:    true,
-	}
+	cmd := sandboxCommand(sbx)
 	if inv.JoinNet != "" {
 		cmd.SysProcAttr.Cloneflags &^= syscall.CLONE_NEWNET // the sandbox joins JoinNet instead
 	}
@@ -224,6 +202,45 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 	return res, nil
 }
 
+// newRunDir makes a fresh directory for a run, holding a private copy
+// of the rootfs, changed by prepare when it is not nil.
+func (e *Env) newRunDir(prepare func(rootfs string) error) (*Result, error) {
+	dir, err := os.MkdirTemp(e.scratch, "run-")
+	if err != nil {
+		return nil, err
+	}
+	// Searchable by all: from step 06 the container's root is an
+	// unprivileged host id that must reach the rootfs inside.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return nil, err
+	}
+	res := &Result{Dir: dir, Rootfs: filepath.Join(dir, "rootfs")}
+	if err := e.copyRootfs(res.Rootfs); err != nil {
+		return nil, err
+	}
+	if prepare != nil {
+		if err := prepare(res.Rootfs); err != nil {
+			return nil, fmt.Errorf("preparing the rootfs: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// sandboxCommand is the sandbox process for spec: this executable again,
+// in new namespaces, leading a process group of its own.
+func sandboxCommand(spec sandboxSpec) *exec.Cmd {
+	data, _ := json.Marshal(spec)
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), sandboxEnv+"="+string(data))
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Its own network namespace too: whatever a step does to the
+		// network "on the host" happens in the sandbox, never on the host.
+		Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS | syscall.CLONE_NEWNET,
+		Setpgid:    true,
+	}
+	return cmd
+}
+
 // waitForPIDFile waits until the sandbox has written the PID of the
 // binary under test, or has exited without doing so.
 func waitForPIDFile(path string, exited <-chan struct{}) (int, bool) {
@@ -246,7 +263,7 @@ func (e *Env) argv(inv Invocation, rootfs string) []string {
 	if inv.Argv != nil {
 		return append([]string{e.Bin}, inv.Argv...)
 	}
-	argv := append(append([]string{e.Bin, "run"}, e.stateFlags(inv.Flags)...), inv.Flags...)
+	argv := append(append(append([]string{e.Bin, "run"}, e.stateFlags(inv.Flags)...), e.initFlags(inv.Flags)...), inv.Flags...)
 	if inv.Cmd != nil {
 		return append(argv, inv.Cmd...)
 	}

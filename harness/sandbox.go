@@ -41,6 +41,9 @@ type sandboxSpec struct {
 	ReadOnly  string `json:"read_only,omitempty"`  // bind-mount this directory read-only over itself
 	NoCgroups bool   `json:"no_cgroups,omitempty"` // cover every cgroup mount with a read-only tmpfs
 	OverlayOn string `json:"overlay_on,omitempty"` // mount an overlay on this directory
+	// Session: serve many runs of the binary, one after another, instead
+	// of one (session.go).
+	Session bool `json:"session,omitempty"`
 }
 
 // Witness is what the sandbox saw of the world around the binary under
@@ -100,6 +103,9 @@ func runSandbox(specJSON string) (int, error) {
 	}
 	defer mountinfo.Close()
 	w.MountsBefore = mountPoints(mountinfo)
+	if spec.Session {
+		return serveSession(spec, mountinfo)
+	}
 
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	cmd.Dir = spec.Dir

@@ -73,6 +73,16 @@ var Todos = map[int][]Todo{
 		{Anchor: "if err := bindMountRootfs(cfg.rootfs); err != nil {",
 			Text: "the root to pivot into is the overlay the parent prepared, mounted in this mount namespace only."},
 	},
+	9: {
+		{Anchor: "flags.SetOutput(io.Discard)", After: true,
+			Text: "accept -d (run in the background: print the container's id and return once the command runs, its output going to a log in the container's directory) and --init (default true: PID 1 is a tiny init, the command its child)."},
+		{Anchor: "func dispatch(args []string) int {", After: true,
+			Text: "new subcommands, each with --state-dir: ps (every container: id, PID, status, age, command), logs ID, exec ID CMD [ARG...] (run a command inside a running container, with this terminal's stdio, exiting with its status), stop [-t SECONDS] ID (SIGTERM, a grace period, then SIGKILL), kill ID [SIGNAL], rm [-f] ID (a running container only with -f; nothing left behind). An unknown id: one line, 125; a bad signal name: 2."},
+		{Anchor: "func runContainer(cfg config) (status int, err error) {", After: true,
+			Text: "record the container on disk, in its directory, so that other invocations can find it: as it is created, once it runs (its PID, cgroup, network, and which runtime waits for it) and once it has ended and been cleaned up. A runtime that is killed must leave enough behind for ps to call the container stopped and for rm to clean up."},
+		{Anchor: "return execCommand(cfg.command)",
+			Text: "with --init, stay as PID 1 instead: start the command as a child, pass the usual signals on to it, reap every child that exits (orphans too), and exit with the command's status. exec will need a way to start commands in here."},
+	},
 }
 
 // StarterPasses are the checks of a step that its starter passes anyway,

@@ -1,0 +1,468 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/stepbox/stepbox/harness/probe"
+)
+
+// Step 09: containers with ids and a state of their own, managed by
+// separate invocations (run -d, ps, logs, exec, stop, kill, rm), and an
+// init as PID 1. Most checks run several invocations in one session
+// sandbox (session.go), so a detached container lives on between them.
+// From step 09 every other run passes --init=false, unless it says
+// otherwise: the earlier checks look at the command as PID 1.
+
+// initFlags is the --init=false every run of step 09 on passes, unless
+// the run's flags give their own.
+func (e *Env) initFlags(flags []string) []string {
+	if e.Step < 9 || slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--init") }) {
+		return nil
+	}
+	return []string{"--init=false"}
+}
+
+// inSession runs a check in a session of its own, and ends the session,
+// with every container in it, whatever the check found.
+func (e *Env) inSession(check func(*Session) Outcome) Outcome {
+	s, err := e.StartSession()
+	if err != nil {
+		return fail("a session sandbox to run the binary in", "a harness error: %v", err)
+	}
+	out := check(s)
+	if err := s.Close(); err != nil && out.Pass {
+		return fail("the session to end cleanly", "a harness error: %v", err)
+	}
+	return out
+}
+
+// life runs one lifecycle command (ps, logs, exec, stop, kill, rm) with
+// the Env's state directory.
+func (s *Session) life(command string, args ...string) (*Result, Outcome) {
+	res, err := s.Run(append([]string{command, "--state-dir", s.env.stateDir()}, args...)...)
+	if err != nil {
+		return nil, fail("`"+command+"` to run", "a harness error: %v", err)
+	}
+	return res, pass()
+}
+
+// idPattern is what a container id printed by run -d looks like.
+var idPattern = regexp.MustCompile(`^[0-9a-zA-Z_.-]{1,64}$`)
+
+// detach starts a detached container running script with sh, with the
+// init (the default), and returns its id.
+func (s *Session) detach(script string) (string, Outcome) {
+	args := append(append([]string{"run", "-d", "--state-dir", s.env.stateDir()}, s.env.runFlags()...), "/bin/sh", "-c", script)
+	res, err := s.Run(args...)
+	if err != nil {
+		return "", fail("`run -d` to run", "a harness error: %v", err)
+	}
+	id := strings.TrimSpace(res.Stdout)
+	if res.Exit != 0 || !idPattern.MatchString(id) {
+		return "", fail("`run -d` to exit 0 at once, printing the container's id", "%s, stdout %q", res.Describe(), firstLines(res.Stdout, 3))
+	}
+	return id, pass()
+}
+
+// waitForLog waits up to 10s for the container's log (logs ID) to hold
+// want, and returns the log.
+func (s *Session) waitForLog(id, want string) (string, Outcome) {
+	var res *Result
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var out Outcome
+		if res, out = s.life("logs", id); !out.Pass {
+			return "", out
+		}
+		if res.Exit == 0 && strings.Contains(res.Stdout, want) {
+			return res.Stdout, pass()
+		}
+		if time.Now().After(deadline) {
+			return "", fail(fmt.Sprintf("`logs %s` to show %q within 10s", id, want), "%s, stdout %q", res.Describe(), firstLines(res.Stdout, 5))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// psLine is the line of `ps` about the container id ("" if none).
+func (s *Session) psLine(id string) (string, Outcome) {
+	res, out := s.life("ps")
+	if !out.Pass {
+		return "", out
+	}
+	if res.Exit != 0 {
+		return "", fail("`ps` to exit 0", "%s", res.Describe())
+	}
+	for _, line := range strings.Split(res.Stdout, "\n") {
+		if slices.Contains(strings.Fields(line), id) {
+			return line, pass()
+		}
+	}
+	return "", pass()
+}
+
+// waitNotRunning waits up to 10s for ps to stop calling the container
+// running.
+func (s *Session) waitNotRunning(id string) (string, Outcome) {
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		line, out := s.psLine(id)
+		if !out.Pass || !strings.Contains(line, "running") {
+			return line, out
+		}
+		if time.Now().After(deadline) {
+			return line, fail("`ps` to show container "+id+" as no longer running", "%q 10s on", line)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkDetached: run -d returns while the container keeps running: its
+// output keeps growing after the command that started it has exited.
+func checkDetached(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		id, out := s.detach("while :; do echo tick; sleep 0.1; done")
+		if !out.Pass {
+			return out
+		}
+		first, out := s.waitForLog(id, "tick")
+		if !out.Pass {
+			return out
+		}
+		_, out = s.waitForLog(id, strings.Repeat("tick\n", strings.Count(first, "tick")+1))
+		if !out.Pass {
+			return fail("the detached container to keep running after `run -d` returned (its log to keep growing)",
+				"its log stopped at %d ticks: %s", strings.Count(first, "tick"), out.Got)
+		}
+		return pass()
+	})
+}
+
+// checkPs: ps lists a running detached container with its id, PID,
+// status and command.
+func checkPs(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		id, out := s.detach("while :; do sleep 0.1; done")
+		if !out.Pass {
+			return out
+		}
+		line, out := s.psLine(id)
+		if !out.Pass {
+			return out
+		}
+		fields := strings.Fields(line)
+		hasPID := slices.ContainsFunc(fields, func(f string) bool { n, err := strconv.Atoi(f); return err == nil && n > 0 })
+		if line == "" || !hasPID || !strings.Contains(line, "running") || !strings.Contains(line, "sleep 0.1") {
+			return fail("`ps` to list "+id+" with its PID, the status running and its command", "%q", line)
+		}
+		return pass()
+	})
+}
+
+// checkExecInside: a command run by exec is in the container: the same
+// hostname, namespaces and files, and exec exits with its status.
+func checkExecInside(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		id, out := s.detach("echo secret > /tmp/marker && /probe report && while :; do sleep 0.1; done")
+		if !out.Pass {
+			return out
+		}
+		log, out := s.waitForLog(id, "{")
+		if !out.Pass {
+			return out
+		}
+		inside := parseReport(log)
+		if inside == nil {
+			return fail("the container's probe report in its log", "%q", firstLines(log, 3))
+		}
+		res, out := s.life("exec", id, "/probe", "report", "--read", "/tmp/marker")
+		if !out.Pass {
+			return out
+		}
+		r := parseReport(res.Stdout)
+		if res.Exit != 0 || r == nil {
+			return fail("`exec "+id+" /probe report` to print the probe's report", "%s, stdout %q", res.Describe(), firstLines(res.Stdout, 3))
+		}
+		if diff := sameContainer(inside, r); diff != "" {
+			return fail("the exec'd command in the container's namespaces, with its hostname and files", "%s", diff)
+		}
+		res, out = s.life("exec", id, "/bin/sh", "-c", "exit 5")
+		if !out.Pass {
+			return out
+		}
+		if res.Exit != 5 {
+			return fail("`exec "+id+" sh -c 'exit 5'` to exit 5", "%s", res.Describe())
+		}
+		return pass()
+	})
+}
+
+// sameContainer says how the exec'd probe's report r differs from the
+// container's own.
+func sameContainer(inside, r *probe.Report) string {
+	var diffs []string
+	if r.Hostname != inside.Hostname {
+		diffs = append(diffs, fmt.Sprintf("hostname %q, the container's %q", r.Hostname, inside.Hostname))
+	}
+	for _, ns := range []string{"pid", "mnt", "uts", "ipc", "net", "user"} {
+		if r.Namespaces[ns] != inside.Namespaces[ns] {
+			diffs = append(diffs, fmt.Sprintf("%s namespace %s, the container's %s", ns, r.Namespaces[ns], inside.Namespaces[ns]))
+		}
+	}
+	if r.Files["/tmp/marker"] != "secret\n" {
+		diffs = append(diffs, fmt.Sprintf("/tmp/marker reads %q, not the container's \"secret\"", r.Files["/tmp/marker"]))
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// checkStopGraceful: stop sends SIGTERM first; a command that handles
+// it ends by itself, within the grace period.
+func checkStopGraceful(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		id, out := s.detach(`trap "echo TERM; exit 0" TERM; echo ready; while :; do sleep 0.1; done`)
+		if !out.Pass {
+			return out
+		}
+		if _, out := s.waitForLog(id, "ready"); !out.Pass {
+			return out
+		}
+		res, out := s.life("stop", "-t", "20", id)
+		if !out.Pass {
+			return out
+		}
+		if res.Exit != 0 {
+			return fail("`stop -t 20 "+id+"` to exit 0", "%s", res.Describe())
+		}
+		log, out := s.life("logs", id)
+		if !out.Pass {
+			return out
+		}
+		if !strings.Contains(log.Stdout, "TERM") {
+			return fail("the command to get SIGTERM from stop and end by its handler (its log to say TERM)", "log %q", firstLines(log.Stdout, 5))
+		}
+		if line, out := s.waitNotRunning(id); !out.Pass {
+			return out
+		} else if line == "" {
+			return fail("`ps` to still list the stopped container "+id+" until rm", "no line")
+		}
+		return pass()
+	})
+}
+
+// checkStopKill: a command that ignores SIGTERM lives on through the
+// grace period, then is killed: its log says it got TERM and kept going,
+// and afterwards it is not running.
+func checkStopKill(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		id, out := s.detach(`trap "echo TERM; t=1" TERM; echo ready; while :; do [ -n "$t" ] && echo after; sleep 0.1; done`)
+		if !out.Pass {
+			return out
+		}
+		if _, out := s.waitForLog(id, "ready"); !out.Pass {
+			return out
+		}
+		res, out := s.life("stop", "-t", "2", id)
+		if !out.Pass {
+			return out
+		}
+		if res.Exit != 0 {
+			return fail("`stop -t 2 "+id+"` to kill the container that ignores SIGTERM after the grace period, and exit 0", "%s", res.Describe())
+		}
+		if _, out := s.waitNotRunning(id); !out.Pass {
+			return out
+		}
+		log, out := s.life("logs", id)
+		if !out.Pass {
+			return out
+		}
+		_, afterTerm, gotTerm := strings.Cut(log.Stdout, "TERM")
+		if !gotTerm || !strings.Contains(afterTerm, "after") {
+			return fail("SIGTERM first, then the command still running for the grace period (its log: TERM, then \"after\" lines), then SIGKILL",
+				"log %q", firstLines(log.Stdout, 5))
+		}
+		return pass()
+	})
+}
+
+// checkReap: the init reaps an orphaned grandchild: no zombie stays.
+func checkReap(e *Env) Outcome {
+	const script = `(sleep 0.2 &); sleep 1; z=0; for f in /proc/[0-9]*/stat; do read -r s < "$f"; case "$s" in *") Z "*) z=$((z+1)); echo "zombie: $s";; esac; done; echo "zombies: $z"`
+	res, err := e.Run(Invocation{Flags: e.runFlags("--init=true"), Cmd: []string{"/bin/sh", "-c", script}})
+	if err != nil {
+		return fail("the container to run", "a harness error: %v", err)
+	}
+	if res.Exit != 0 || !strings.Contains(res.Stdout, "zombies: 0") {
+		return fail("no zombie left 0.8s after an orphaned grandchild exited (the init waits for it)", "%s, stdout %q", res.Describe(), firstLines(res.Stdout, 4))
+	}
+	return pass()
+}
+
+// checkInitSignals: with the init, the command is not PID 1, a SIGTERM
+// sent to the runtime reaches it, and its exit status is the runtime's.
+func checkInitSignals(e *Env) Outcome {
+	const script = `trap "exit 42" TERM; echo "pid $$"; while :; do sleep 0.1; done`
+	cgroups := stepboxCgroups()
+	// A command the signal never reaches runs until the timeout kills
+	// the runtime, which then cannot remove its cgroup.
+	defer func() { _ = removeCgroupsSince(cgroups) }()
+	res, err := e.Run(Invocation{Flags: e.runFlags("--init=true"), Cmd: []string{"/bin/sh", "-c", script}, Timeout: 15 * time.Second,
+		Live: func(pid int, stdout func() string) {
+			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout(), "pid ") && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}})
+	if err != nil {
+		return fail("the container to run", "a harness error: %v", err)
+	}
+	if strings.Contains(res.Stdout, "pid 1\n") {
+		return fail("the init as PID 1 and the command its child", "the command is PID 1")
+	}
+	if res.Exit != 42 {
+		return fail("the command to get the SIGTERM sent to the runtime (through the init) and the runtime to exit with its status 42", "%s", res.Describe())
+	}
+	return pass()
+}
+
+// checkRmClean: after stop and rm, nothing of the container is left:
+// its cgroup, mounts, network, directory (state, log, writable layer),
+// and ps no longer lists it.
+func checkRmClean(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		before, err := s.Snapshot(nil)
+		if err != nil {
+			return fail("the session's state", "a harness error: %v", err)
+		}
+		id, out := s.detach("echo ready; while :; do echo data >> /tmp/file; sleep 0.1; done")
+		if !out.Pass {
+			return out
+		}
+		if _, out := s.waitForLog(id, "ready"); !out.Pass {
+			return out
+		}
+		for _, args := range [][]string{{"stop", "-t", "10", id}, {"rm", id}} {
+			res, out := s.life(args[0], args[1:]...)
+			if !out.Pass {
+				return out
+			}
+			if res.Exit != 0 {
+				return fail(fmt.Sprintf("`%s` to exit 0", strings.Join(args, " ")), "%s", res.Describe())
+			}
+		}
+		return s.nothingLeft(id, before)
+	})
+}
+
+// nothingLeft checks that container id left nothing: no cgroup, mount,
+// network or directory, and no line in ps.
+func (s *Session) nothingLeft(id string, before Snapshot) Outcome {
+	after, err := s.Snapshot(before.Net)
+	if err != nil {
+		return fail("the session's state", "a harness error: %v", err)
+	}
+	var left []string
+	if cg := multisetMinus(stepboxCgroups(), s.cgroups); len(cg) > 0 {
+		left = append(left, "cgroups "+shortList(cg, 3))
+	}
+	if m := multisetMinus(after.Mounts, before.Mounts); len(m) > 0 {
+		left = append(left, "mounts "+shortList(m, 3))
+	}
+	if n := multisetMinus(after.Net, before.Net); len(n) > 0 {
+		left = append(left, "network "+shortList(n, 3))
+	}
+	if _, err := os.Lstat(filepath.Join(s.env.stateDir(), "containers", id)); err == nil {
+		left = append(left, "its directory (state, log, writable layer) "+filepath.Join(s.env.stateDir(), "containers", id))
+	}
+	line, out := s.psLine(id)
+	if !out.Pass {
+		return out
+	}
+	if line != "" {
+		left = append(left, fmt.Sprintf("ps still lists it: %q", line))
+	}
+	if len(left) > 0 {
+		return fail("nothing of container "+id+" left after rm", "%s", strings.Join(left, "; "))
+	}
+	return pass()
+}
+
+// checkCrashed: a runtime SIGKILLed while its container runs leaves a
+// state ps shows as not running, and rm (no -f needed) cleans it all up.
+func checkCrashed(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		before, err := s.Snapshot(nil)
+		if err != nil {
+			return fail("the session's state", "a harness error: %v", err)
+		}
+		id, out := s.detach("echo ready; while :; do sleep 0.1; done")
+		if !out.Pass {
+			return out
+		}
+		if _, out := s.waitForLog(id, "ready"); !out.Pass {
+			return out
+		}
+		if n, err := s.KillAdopted(); err != nil || n == 0 {
+			return fail("a background runtime (or container) left running by `run -d`, to crash", "%d processes, %v", n, err)
+		}
+		line, out := s.waitNotRunning(id)
+		if !out.Pass {
+			return out
+		}
+		if line == "" {
+			return fail("`ps` to still list container "+id+" after its runtime crashed", "no line")
+		}
+		res, out := s.life("rm", id)
+		if !out.Pass {
+			return out
+		}
+		if res.Exit != 0 {
+			return fail("`rm "+id+"` to remove the crashed container and exit 0", "%s", res.Describe())
+		}
+		return s.nothingLeft(id, before)
+	})
+}
+
+// checkLifeBadInput: an unknown id, a bad signal and rm of a running
+// container each get one line and the documented status, and change
+// nothing.
+func checkLifeBadInput(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		id, out := s.detach("echo ready; while :; do sleep 0.1; done")
+		if !out.Pass {
+			return out
+		}
+		if _, out := s.waitForLog(id, "ready"); !out.Pass {
+			return out
+		}
+		cases := []struct {
+			args []string
+			exit int
+		}{
+			{[]string{"logs", "nosuch"}, 125}, {[]string{"exec", "nosuch", "/bin/true"}, 125}, {[]string{"stop", "nosuch"}, 125},
+			{[]string{"kill", "nosuch", "TERM"}, 125}, {[]string{"rm", "nosuch"}, 125},
+			{[]string{"kill", id, "NOSUCHSIGNAL"}, 2}, {[]string{"rm", id}, 125},
+		}
+		for _, c := range cases {
+			res, out := s.life(c.args[0], c.args[1:]...)
+			if !out.Pass {
+				return out
+			}
+			msg := strings.TrimSpace(res.Stderr)
+			if res.Exit != c.exit || msg == "" || strings.Contains(msg, "\n") || hasPanic(res.Stderr) {
+				return fail(fmt.Sprintf("`%s` to exit %d with one line on stderr", strings.Join(c.args, " "), c.exit), "%s", res.Describe())
+			}
+		}
+		if line, out := s.psLine(id); !out.Pass {
+			return out
+		} else if !strings.Contains(line, "running") {
+			return fail("container "+id+" still running after the refused `rm` and the bad `kill`", "ps: %q", line)
+		}
+		return pass()
+	})
+}
