@@ -11,6 +11,7 @@ import (
 type rowRuns struct {
 	row      *Row
 	samples  []time.Duration
+	usage    []Usage
 	failures int
 	firstErr error
 }
@@ -66,6 +67,7 @@ func (rr *rowRuns) runOne(keep bool, timeout time.Duration) {
 	}
 	if keep {
 		rr.samples = append(rr.samples, s.Elapsed)
+		rr.usage = append(rr.usage, s.Usage)
 	}
 }
 

@@ -37,16 +37,19 @@ func WriteTable(w io.Writer, res *Result) error {
 	}
 	fmt.Fprintln(w, "\nstart-to-exit latency of /bin/true (ms)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "row\tmedian\tp10\tp90\tx chroot\tx unshare\tfail\t")
+	fmt.Fprintln(tw, "row\tmedian\tp10\tp90\tx chroot\tx unshare\tfail\t\tcpu ms\tfaults\tctx sw\t")
 	for _, r := range res.Rows {
 		if r.N == 0 {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%d\t\n", r.Name, r.Failures)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%d\t\t-\t-\t-\t\n", r.Name, r.Failures)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%s\t%s\t%d\t\n",
-			r.Name, r.Median, r.P10, r.P90, ratio(r.VsChroot), ratio(r.VsUnshare), r.Failures)
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%s\t%s\t%d\t\t%.2f\t%d\t%d\t\n",
+			r.Name, r.Median, r.P10, r.P90, ratio(r.VsChroot), ratio(r.VsUnshare), r.Failures,
+			r.CPUMS, r.Faults, r.CtxSwitches)
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "(cpu ms, faults, ctx sw: medians of the CPU time, minor page faults and context switches\n"+
+		" of the row's whole process tree, from wait4; they move little with load, unlike the latency)")
 	writeNotes(w, res)
 	writeMemory(w, res.Memory)
 	if res.MemoryNote != "" {

@@ -36,6 +36,7 @@ type RowResult struct {
 	Command string `json:"command,omitempty"`
 	Note    string `json:"note,omitempty"`
 	Summary
+	UsageSummary
 	VsChroot   float64   `json:"median_vs_chroot"`
 	VsUnshare  float64   `json:"median_vs_unshare"`
 	Failures   int       `json:"failures"`
@@ -68,7 +69,7 @@ func summarizeRows(runs []*rowRuns) []RowResult {
 		s := Summarize(rr.samples)
 		out[i] = RowResult{
 			Name: rr.row.Name, Command: rr.row.Command, Note: rr.row.Note,
-			Summary: s, Failures: rr.failures,
+			Summary: s, UsageSummary: summarizeUsage(rr.usage), Failures: rr.failures,
 		}
 		if rr.firstErr != nil {
 			out[i].FirstError = rr.firstErr.Error()

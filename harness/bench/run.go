@@ -13,6 +13,7 @@ import (
 // sample is one measured container run.
 type sample struct {
 	Elapsed time.Duration
+	Usage   Usage
 	Err     error
 }
 
@@ -43,7 +44,7 @@ func runOnce(argv []string, timeout time.Duration, start starter) sample {
 	err := cmd.Wait()
 	elapsed := time.Since(began)
 	timedOut := !timer.Stop()
-	s := sample{Elapsed: elapsed}
+	s := sample{Elapsed: elapsed, Usage: usageOf(cmd.ProcessState)}
 	switch {
 	case timedOut:
 		s.Err = fmt.Errorf("%s: killed after the %v timeout", strings.Join(argv, " "), timeout)
