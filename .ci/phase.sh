@@ -5,7 +5,7 @@ phase_name=""
 phase_start=$SECONDS
 phase() {
 	if [ -n "$phase_name" ]; then
-		printf '%-34s %5ds\n' "$phase_name" $((SECONDS - phase_start)) >>"$times"
+		printf '%-44s %5ds\n' "$phase_name" $((SECONDS - phase_start)) >>"$times"
 		printf -- '-- %s took %ds\n' "$phase_name" $((SECONDS - phase_start))
 	fi
 	phase_name=$1

@@ -55,12 +55,14 @@ mount --bind "$priv/cache" /var/cache/libvirt
 mount --bind "$priv/run" /run/libvirt
 mount --bind "$priv/log" /var/log/libvirt
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# stop_pidfile stops the daemon a pid file names (which the daemon
+# removes as it exits).
 stop_pidfile() {
-	pid_alive "$1" || return 0
-	kill "$(cat "$1")" 2>/dev/null || true
-	for _ in $(seq 50); do pid_alive "$1" || return 0; sleep 0.2; done
-	kill -KILL "$(cat "$1")" 2>/dev/null || true
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+	kill -KILL "$pid" 2>/dev/null || true
 }
 
 # teardown destroys whatever libvirt holds (all of it is ours: libvirt's

@@ -42,10 +42,13 @@ source .ci/phase.sh
 # inside), links, mounts, named network namespaces.
 libvirt_cgroups() { find /sys/fs/cgroup -mindepth 1 -type d \( -name 'machine*' -o -name '*libvirt*' -o -name '*vagrantci*' -o -name '*stepbox-default*' \) 2>/dev/null | sort; }
 links() { ip -o link | awk -F': ' '{print $2}' | sort; }
+# libvirt's links (its bridge, the guest's tap): other programs' links may
+# come and go on a shared host meanwhile.
+libvirt_links() { links | grep -E '^(virbr|vnet|macvtap)' || true; }
 mount_points() { awk '{print $5}' /proc/self/mountinfo | sort; }
 netns_names() { ip netns list 2>/dev/null | sort; }
 cgroups_before=$(libvirt_cgroups)
-links_before=$(links)
+links_before=$(libvirt_links)
 mounts_before=$(mount_points)
 netns_before=$(netns_names)
 
@@ -161,7 +164,7 @@ inside=""
 echo
 echo "== vagrant: phase times"
 sed 's/^/   /' "$times"
-printf '   %-34s %5ds\n' total $((SECONDS - started))
+printf '   %-44s %5ds\n' total $((SECONDS - started))
 
 # The host after: nothing of this run's may remain.
 echo
@@ -170,13 +173,14 @@ left=$(netns_pids)
 echo "processes in the cycle's network namespace: ${left:-none}"
 new_cgroups=$(comm -13 <(echo "$cgroups_before") <(libvirt_cgroups))
 echo "new libvirt cgroups: ${new_cgroups:-none}"
-new_links=$(comm -13 <(echo "$links_before") <(links))
-echo "new links: ${new_links:-none}"
+new_links=$(comm -13 <(echo "$links_before") <(libvirt_links))
+echo "new libvirt links: ${new_links:-none}"
 new_mounts=$(comm -13 <(echo "$mounts_before") <(mount_points))
 echo "new mounts: ${new_mounts:-none}"
 new_netns=$(comm -13 <(echo "$netns_before") <(netns_names))
 echo "new named network namespaces: ${new_netns:-none}"
-daemons=$(pgrep -a '^(libvirtd|virtlogd|dnsmasq)$' || true)
+# (a stopped daemon may stay a zombie until PID 1 reaps it: not running)
+daemons=$(ps -eo pid=,stat=,args= | awk '$2 !~ /^Z/ && $3 ~ /(^|\/)(libvirtd|virtlogd|dnsmasq)$/' || true)
 echo "libvirtd, virtlogd, dnsmasq running: ${daemons:-none}"
 echo "hostname $(hostname); $(grep -c . /proc/self/mountinfo) mounts; links: $(links | tr '\n' ' ')"
 if [ -n "$left$new_cgroups$new_links$new_mounts$new_netns$daemons" ]; then
