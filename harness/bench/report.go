@@ -37,7 +37,7 @@ func WriteTable(w io.Writer, res *Result) error {
 	}
 	fmt.Fprintln(w, "\nstart-to-exit latency of /bin/true (ms)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "row\tmedian\tp10\tp90\tx chroot\tx unshare\tfail\t\tcpu ms\tfaults\tctx sw\t")
+	fmt.Fprintln(tw, "row\tmedian\tp10\tp90\tx chroot\tx unshare\tfail\t\tcpu ms\tfaults\tvol cs\t")
 	for _, r := range res.Rows {
 		if r.N == 0 {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%d\t\t-\t-\t-\t\n", r.Name, r.Failures)
@@ -48,8 +48,8 @@ func WriteTable(w io.Writer, res *Result) error {
 			r.CPUMS, r.Faults, r.CtxSwitches)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "(cpu ms, faults, ctx sw: medians of the CPU time, minor page faults and context switches\n"+
-		" of the row's whole process tree, from wait4; they move little with load, unlike the latency)")
+	fmt.Fprintln(w, "(cpu ms, faults, vol cs: medians of the CPU time, minor page faults and voluntary context\n"+
+		" switches of the row's whole process tree, from wait4; faults and vol cs barely move with load)")
 	writeNotes(w, res)
 	writeMemory(w, res.Memory)
 	if res.MemoryNote != "" {

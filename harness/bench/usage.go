@@ -8,15 +8,16 @@ import (
 
 // Usage is what the kernel accounted to one run: the measured process
 // and every descendant it waited for (for a step, the re-executed child
-// and the container's command; for unshare --fork, its child). Unlike
-// the latency, these counts barely move when other work shares the
-// machine, so they show where a row's time goes even on a noisy run:
-// each page fault and each context switch is kernel work, and on a
-// virtual machine a costly one.
+// and the container's command; for unshare --fork, its child). Page
+// faults and voluntary context switches are the program's own doing
+// (first touches of memory; a thread that sleeps or waits), so unlike
+// the latency they barely move when other work shares the machine, and
+// show where a row's time goes even on a noisy run: each is kernel work,
+// and on a virtual machine a costly one. CPU time does grow with load.
 type Usage struct {
 	CPU         time.Duration // user + system CPU time
 	Faults      int64         // minor page faults (first touches of memory)
-	CtxSwitches int64         // voluntary + involuntary context switches
+	CtxSwitches int64         // voluntary context switches (involuntary ones measure the load)
 }
 
 // usageOf reads the rusage that wait4 returned for an exited process;
@@ -32,7 +33,7 @@ func usageOf(state *os.ProcessState) Usage {
 	return Usage{
 		CPU:         time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
 		Faults:      ru.Minflt,
-		CtxSwitches: ru.Nvcsw + ru.Nivcsw,
+		CtxSwitches: ru.Nvcsw,
 	}
 }
 
