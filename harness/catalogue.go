@@ -126,6 +126,30 @@ var Catalogue = []Check{
 		"ps: a container runs only while the runtime its state records (PID and start time) lives; rm: if the state never recorded the end, remove the recorded cgroup and network too", checkCrashed},
 	{"life.bad_input", 9, "an unknown id, a bad signal name, or rm of a running container without -f: one line on stderr, exit 125 (2 for the signal), and the container runs on",
 		"look the id up before anything else and fail with one line and 125; a signal name that does not parse is a usage error (2); rm refuses a running container unless -f", checkLifeBadInput},
+
+	// 10 security: capabilities, no_new_privs, seccomp, masked and read-only paths, devices
+	{"sec.caps", 10, "the command's bounding, effective, permitted and inheritable sets are the default list, and its ambient set is empty",
+		"before exec, drop every other capability from the bounding set (prctl PR_CAPBSET_DROP, while CAP_SETPCAP is still held), clear the ambient set, then capset the other three", checkCaps},
+	{"sec.cap_flags", 10, "--cap-add and --cap-drop (names or ALL) change the set; an unknown name exits 2 with one line",
+		"start from the default list, take away --cap-drop's (all for ALL), add --cap-add's (all for ALL); check the names while parsing flags", checkCapFlags},
+	{"sec.no_new_privs", 10, "the command runs with no_new_privs set",
+		"call prctl(PR_SET_NO_NEW_PRIVS, 1) on the thread that execs, before installing the seccomp filter", checkNoNewPrivs},
+	{"sec.seccomp", 10, "a seccomp filter refuses mount, unshare, namespace flags of clone, setns, keyctl, reboot, ptrace and perf_event_open, even with every capability (--cap-add ALL)",
+		"build a BPF filter (check the architecture, then the call's number; for clone, its flags) and install it with seccomp(SECCOMP_SET_MODE_FILTER, TSYNC) just before exec", checkSeccomp},
+	{"sec.masked", 10, "/proc's windows on the host (kcore, keys, timer_list, interrupts, acpi, ...) read empty, even with --cap-add ALL",
+		"bind /dev/null over each masked file and an empty read-only tmpfs over each masked directory, after mounting /proc", checkMasked},
+	{"sec.readonly_paths", 10, "/proc/sys, /proc/sysrq-trigger, /proc/irq and /proc/bus are read-only mounts: a sysctl write fails with EROFS, even with --cap-add ALL",
+		"bind each path onto itself, then make the bind read-only (mount_setattr MOUNT_ATTR_RDONLY, or a MS_BIND|MS_REMOUNT|MS_RDONLY remount)", checkReadOnlyPaths},
+	{"sec.read_only_root", 10, "with --read-only the root takes no writes (EROFS); without it, it does",
+		"with --read-only, make the root's mount read-only before pivoting (mount_setattr MOUNT_ATTR_RDONLY on the rootfs)", checkReadOnlyRoot},
+	{"sec.devices", 10, "only /dev's allow-listed devices open: a device node in the image fails with EACCES and mknod with EPERM, even with --cap-add ALL",
+		"make the container's root nodev (mount_setattr MOUNT_ATTR_NODEV) and bind only the allow-listed devices into /dev", checkDevices},
+	{"sec.attacks", 10, "every attack of the README's table fails with the expected error under the default settings",
+		"drop the capabilities, set no_new_privs and install the seccomp filter in confine, just before exec; mask and make read-only the /proc paths", checkAttacks},
+	{"sec.ordinary", 10, "ordinary programs still work: a shell, ls, ps, and a server on loopback answering a client",
+		"install the seccomp filter last, after every mount the runtime makes, and keep the calls ordinary programs need (clone without namespace flags, socket, bind)", checkOrdinary},
+	{"sec.exec", 10, "a process `exec` starts in a running container is as confined as the command: the same capabilities, no_new_privs and filter",
+		"confine the child before it becomes the init, on every thread (capset and prctl act on one thread: syscall.AllThreadsSyscall), so whatever the init starts inherits it", checkExecConfined},
 }
 
 // Lookup finds a check by ID.

@@ -72,6 +72,19 @@ func (e *Env) reportWith(flags []string, args ...string) (*Result, Outcome) {
 	return res, pass()
 }
 
+// attacksWithAllCaps runs the attacks with every capability given back,
+// so what stops them is not a missing capability.
+func (e *Env) attacksWithAllCaps() (*probe.Report, Outcome) {
+	res, err := e.RunAttacks("--cap-add", "ALL")
+	if err != nil {
+		return nil, fail("the probe to run", "a harness error: %v", err)
+	}
+	if res.Report == nil {
+		return nil, fail("the probe's report with --cap-add ALL", "none: %s", res.Describe())
+	}
+	return res.Report, pass()
+}
+
 func checkCaps(e *Env) Outcome {
 	res, out := e.report()
 	if res == nil {
@@ -125,13 +138,9 @@ func checkNoNewPrivs(e *Env) Outcome {
 }
 
 func checkSeccomp(e *Env) Outcome {
-	res, err := e.RunAttacks("--cap-add", "ALL")
-	if err != nil {
-		return fail("the probe to run", "a harness error: %v", err)
-	}
-	r := res.Report
+	r, out := e.attacksWithAllCaps()
 	if r == nil {
-		return fail("the probe's report with --cap-add ALL", "none: %s", res.Describe())
+		return out
 	}
 	if r.Seccomp != "2" {
 		return fail("Seccomp: 2 (a filter) in the command's /proc/self/status", "Seccomp: %q", r.Seccomp)
@@ -196,13 +205,9 @@ func readOnlyOnHost() []string {
 }
 
 func checkReadOnlyPaths(e *Env) Outcome {
-	res, err := e.RunAttacks("--cap-add", "ALL")
-	if err != nil {
-		return fail("the probe to run", "a harness error: %v", err)
-	}
-	r := res.Report
+	r, out := e.attacksWithAllCaps()
 	if r == nil {
-		return fail("the probe's report with --cap-add ALL", "none: %s", res.Describe())
+		return out
 	}
 	var writable []string
 	for _, p := range readOnlyOnHost() {
@@ -245,13 +250,9 @@ func checkReadOnlyRoot(e *Env) Outcome {
 }
 
 func checkDevices(e *Env) Outcome {
-	res, err := e.RunAttacks("--cap-add", "ALL")
-	if err != nil {
-		return fail("the probe to run", "a harness error: %v", err)
-	}
-	r := res.Report
+	r, out := e.attacksWithAllCaps()
 	if r == nil {
-		return fail("the probe's report with --cap-add ALL", "none: %s", res.Describe())
+		return out
 	}
 	if r.Attacks["image_device"] != "EACCES" || r.Attacks["mknod"] != "EPERM" || r.DevNull != "ok" {
 		return fail("a device node the image brings to fail to open (EACCES, the root is nodev) and mknod to fail (EPERM), while /dev/null works, even with --cap-add ALL",
@@ -297,4 +298,32 @@ func checkOrdinary(e *Env) Outcome {
 		return fail("sh, ls, ps and a server on loopback to work", "%s%s", res.Describe(), connected)
 	}
 	return pass()
+}
+
+// checkExecConfined runs the probe's attacks in a process `exec` starts in a
+// detached container: it must be as confined as the command.
+func checkExecConfined(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		id, out := s.detach("echo up && while :; do sleep 0.1; done")
+		if !out.Pass {
+			return out
+		}
+		if _, out := s.waitForLog(id, "up"); !out.Pass {
+			return out
+		}
+		res, out := s.life("exec", id, "/probe", "report", "--attacks")
+		if !out.Pass {
+			return out
+		}
+		r := parseReport(res.Stdout)
+		if res.Exit != 0 || r == nil {
+			return fail("`exec "+id+" /probe report --attacks` to print the probe's report", "%s, stdout %q", res.Describe(), firstLines(res.Stdout, 3))
+		}
+		caps, ok := wantCaps(r, capMask(defaultCaps...))
+		if !ok || r.NoNewPrivs != "1" || r.Seccomp != "2" || r.Attacks["unshare"] != "EPERM" || r.Attacks["net_admin"] != "EPERM" {
+			return fail("the exec'd process as confined as the command: the default capabilities, NoNewPrivs 1, Seccomp 2, unshare and a change to lo refused (EPERM)",
+				"%s; NoNewPrivs %q, Seccomp %q, unshare %s, lo's MTU %s", caps, r.NoNewPrivs, r.Seccomp, r.Attacks["unshare"], r.Attacks["net_admin"])
+		}
+		return pass()
+	})
 }

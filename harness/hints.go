@@ -295,6 +295,63 @@ var Hints = map[string][HintLevels]string{
 		"Find the container (exact id or unique prefix; anything but hex is no id, never a path) before acting: not found is 125; parse the signal with unix.SignalNum (TERM, SIGTERM or a number), 2 if it does not parse; rm of a running container without -f is 125.",
 		"Joining an unchecked id to the state directory lets `rm ../../x` remove any directory; rm of a running container must refuse without -f rather than leave a container whose directory is gone.",
 	},
+
+	// 10 security
+	"sec.caps": {
+		"Run `grep Cap /proc/self/status` inside: CapBnd, CapEff, CapPrm and CapInh must all be the default list, CapAmb zero. Which of the five sets does the child never touch?",
+		"prctl(PR_CAPBSET_DROP, cap) for every capability up to /proc/sys/kernel/cap_last_cap that is not kept; prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL); then unix.Capset with version 3 and two data words for effective, permitted and inheritable.",
+		"The bounding set must go first: dropping from it needs CAP_SETPCAP, which capset may already have taken. And capabilities belong to a thread: lock the OS thread (runtime.LockOSThread) and exec from it, or Go may exec from a thread that still has them all.",
+	},
+	"sec.cap_flags": {
+		"Try `run --cap-drop ALL --cap-add NET_ADMIN ... grep CapEff /proc/self/status`: it must show 0000000000001000. Does the child get the flags the parent parsed?",
+		"Parse --cap-add and --cap-drop as repeatable, comma-separated names (NET_ADMIN, cap_net_admin or ALL); compute default minus drops plus adds, and pass both flags on in childArgs.",
+		"An unknown name must fail while parsing flags, exit 2 with one line, before anything is created; and an empty value (the child's \"--cap-add=\") must not count as a name.",
+	},
+	"sec.no_new_privs": {
+		"`grep NoNewPrivs /proc/self/status` inside must say 1. It is set once, before the seccomp filter, and can never be cleared.",
+		"unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), on the thread that will exec.",
+		"Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, so a runtime that installs it early, before dropping capabilities, works and still forgets the flag: a setuid program could then gain what the container dropped.",
+	},
+	"sec.seccomp": {
+		"With --cap-add ALL every capability is back, so only the filter can refuse mount, unshare, keyctl or reboot. `grep Seccomp /proc/self/status` must say 2.",
+		"Build a []unix.SockFilter: load seccomp_data.arch (offset 4) and kill on a foreign one, load nr (offset 0), one JEQ and RET SECCOMP_RET_ERRNO|EPERM per denied call; for clone, load arg0 (offset 16) and JSET the namespace flags; clone3 returns ENOSYS. Install it with seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC).",
+		"A filter on clone alone is not enough: unshare and setns make or join namespaces too, and clone3 hides its flags in memory a filter cannot read, so it must answer ENOSYS for programs to fall back to clone.",
+	},
+	"sec.masked": {
+		"Inside, `cat /proc/interrupts` must print nothing. Which /proc files show the host, not the container?",
+		"After mounting proc and before pivoting: for each masked path that exists, bind-mount /dev/null over a file (MS_BIND), mount an empty read-only tmpfs over a directory.",
+		"A fresh proc in a new PID namespace hides other processes, not the kernel: kcore, keys, timer_list and interrupts describe the whole machine. Masks must be done before the seccomp filter forbids mount.",
+	},
+	"sec.readonly_paths": {
+		"Inside, with --cap-add ALL, `echo 0 > /proc/sys/net/ipv4/ip_forward` must fail with \"Read-only file system\", and /proc/sys must show ro in /proc/self/mountinfo.",
+		"Bind each of /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus onto itself (MS_BIND|MS_REC), then unix.MountSetattr(AT_FDCWD, path, AT_RECURSIVE, &MountAttr{Attr_set: MOUNT_ATTR_RDONLY}).",
+		"A bind mount ignores MS_RDONLY when it is made: read-only needs a second call (a remount with MS_BIND|MS_REMOUNT|MS_RDONLY keeping the locked flags, or mount_setattr).",
+	},
+	"sec.read_only_root": {
+		"`run --read-only ... touch /tmp/x` must fail with \"Read-only file system\"; without the flag it must work.",
+		"Accept --read-only, pass it on to the child, and after mounting the root set MOUNT_ATTR_RDONLY on it with mount_setattr (not recursive: /proc and /dev stay as they are).",
+		"After pivot_root the root is \"/\" and its old path is gone: make it read-only before the pivot, on the rootfs path, and before the seccomp filter forbids mount_setattr.",
+	},
+	"sec.devices": {
+		"A device node the image brings (the harness adds /stepbox-device, the zero device) must not open inside: EACCES. /dev keeps its few bound devices.",
+		"mount_setattr(rootfs, MOUNT_ATTR_NODEV) on the container's root, right after mounting it; /dev is a mount of its own, so the devices bound there still work.",
+		"The overlay is mounted by the host's root, outside the user namespace, so the kernel honours its device nodes: a runtime that relies on \"mknod fails in a user namespace\" forgets the nodes that come with the image.",
+	},
+	"sec.attacks": {
+		"Run `/probe report --attacks` inside: every attack must fail as the README's table says. The first one that succeeds names the missing defence.",
+		"confine: drop the bounding set, clear the ambient set, capset, no_new_privs, seccomp filter, in that order, just before exec.",
+		"Dropping capabilities is not enough: unshare(CLONE_NEWUSER) and keyctl need none. Those are the seccomp filter's.",
+	},
+	"sec.ordinary": {
+		"A shell, ls, ps and a server on 127.0.0.1 must work inside. If nothing runs at all, look at the order of the child's steps.",
+		"Install the filter last, after every mount, the pivot and the capability calls; deny only the calls on the list, and for clone only the namespace flags, so fork and threads still work.",
+		"A filter installed before the runtime's own mounts makes the runtime fail on its first mount (\"cannot make / a private mount: operation not permitted\"): seccomp applies to the runtime too, from the moment it is installed.",
+	},
+	"sec.exec": {
+		"Start a detached container, then `exec ID grep Cap /proc/self/status`: the sets must be those of the command. Who starts exec's processes, and on which thread?",
+		"Call confine in the child before it becomes the init, and make each prctl and capset on every thread with syscall.AllThreadsSyscall (build with CGO_ENABLED=0); install the filter with SECCOMP_FILTER_FLAG_TSYNC.",
+		"runtime.LockOSThread confines one thread: the command, started from it, is fine, but the init starts exec's processes from other goroutines, on threads that still hold every capability and no no_new_privs.",
+	},
 }
 
 // HintFor returns a check's hint at level (0-based), or an error for a

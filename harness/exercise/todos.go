@@ -83,6 +83,16 @@ var Todos = map[int][]Todo{
 		{Anchor: "return execCommand(cfg.command)",
 			Text: "with --init, stay as PID 1 instead: start the command as a child, pass the usual signals on to it, reap every child that exits (orphans too), and exit with the command's status. exec will need a way to start commands in here."},
 	},
+	10: {
+		{Anchor: `flags.StringVar(&cfg.hostname, "hostname"`,
+			Text: "accept --cap-add CAP and --cap-drop CAP (repeatable, comma-separated, names like NET_ADMIN or ALL; an unknown name exits 2) and --read-only, and hand them on to the child."},
+		{Anchor: "if err := mountProc(cfg.rootfs); err != nil {",
+			Text: "device nodes on the container's root (an image may bring its own) must not open; with --read-only the root takes no writes."},
+		{Anchor: "if err := pivotRoot(cfg.rootfs); err != nil {",
+			Text: "/proc still shows the host (kcore, keys, timer_list, interrupts, ...): those must read empty; /proc/sys, /proc/sysrq-trigger, /proc/irq and /proc/bus must take no writes."},
+		{Anchor: "if cfg.init {",
+			Text: "before the command runs or this process becomes its init, take away what it does not need: every capability but a small default list, in every set, for good; no gaining privileges through exec; and a seccomp filter that refuses mount, new namespaces, kexec, modules, reboot, keyctl, bpf, perf_event_open, ptrace and the clock, even when capabilities are given back. Ordinary programs must still work, and whatever the init starts, exec's processes too, must be just as confined."},
+	},
 }
 
 // StarterPasses are the checks of a step that its starter passes anyway,
@@ -90,5 +100,6 @@ var Todos = map[int][]Todo{
 // a starter passes a new check not listed here, or fails one that is: a
 // starter that already solves its step teaches nothing.
 var StarterPasses = map[int]map[string]string{
-	3: {"mnt.no_leak": "step 02 mounts nothing, so nothing can leak yet; the check bites as soon as the learner mounts /proc without first making / private"},
+	3:  {"mnt.no_leak": "step 02 mounts nothing, so nothing can leak yet; the check bites as soon as the learner mounts /proc without first making / private"},
+	10: {"sec.ordinary": "step 09 runs ordinary programs already; the check bites when the learner's filter or capability drop breaks them, or the filter goes in before the runtime's own mounts"},
 }
