@@ -20,11 +20,15 @@ work=$1
 box_file=$2
 [ -d "$work" ] && [ -f "$box_file" ] || { echo "vagrant-inside.sh: usage: WORK BOXFILE (run by .ci/vagrant.sh)" >&2; exit 2; }
 readlink /proc/self/ns/net >"$work/netns"
+echo $$ >"$work/inside.pid"
 
 priv=$work/libvirt
 times=$work/times.txt
 source .ci/phase.sh
 die() { echo "vagrant-inside.sh: $*" >&2; exit 1; }
+# no_progress drops Vagrant's progress meters (thousands of "\r...Progress:
+# N%" updates on one line) from the log.
+no_progress() { stdbuf -oL tr '\r' '\n' | grep --line-buffered -v 'Progress: ' || true; }
 
 phase "namespace and private libvirt"
 # sysfs shows the network devices of the namespace that mounted it: mount
@@ -121,13 +125,13 @@ virsh -q version
 [ -z "$(virsh -q net-list --all --name | tr -d '[:space:]')" ] || die "libvirt has networks before vagrant made one"
 
 phase "vagrant box add"
-vagrant box add --name "$STEPBOX_BOX" "$box_file"
+vagrant box add --name "$STEPBOX_BOX" "$box_file" 2>&1 | no_progress
 
 phase "vagrant validate"
 (cd vagrant && vagrant validate)
 
 phase "vagrant up (libvirt, $STEPBOX_LIBVIRT_DRIVER driver)"
-make vm-up
+make vm-up 2>&1 | no_progress
 
 phase "the network stays inside"
 net=$(virsh -q net-list --name | head -1)

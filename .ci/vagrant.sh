@@ -54,12 +54,23 @@ netns_before=$(netns_names)
 
 # netns_pids lists the processes in the inside half's network namespace
 # (as `ip netns pids` would for a named one): all of them this run's.
+# pin_netns holds that namespace open on fd 9 until the end, so its
+# inode number cannot go to another program's namespace meanwhile.
+netns_id=""
+pin_netns() {
+	local pid
+	for _ in $(seq 100); do [ -s "$work/inside.pid" ] && break; sleep 0.2; done
+	pid=$(cat "$work/inside.pid" 2>/dev/null) || return 0
+	exec 9<"/proc/$pid/ns/net" || return 0
+	netns_id=$(readlink /proc/self/fd/9)
+	[ "$netns_id" = "$(cat "$work/netns" 2>/dev/null)" ] || netns_id=""
+	return 0
+}
 netns_pids() {
-	local id p
-	id=$(cat "$work/netns" 2>/dev/null) || return 0
-	[ -n "$id" ] || return 0
+	local p
+	[ -n "$netns_id" ] || return 0
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/net" 2>/dev/null)" = "$id" ] && echo "${p#/proc/}"
+		[ "$(readlink "$p/ns/net" 2>/dev/null)" = "$netns_id" ] && echo "${p#/proc/}"
 	done
 	return 0
 }
@@ -97,6 +108,7 @@ cleanup() {
 		echo "$new" | sort -r | xargs -r rmdir 2>/dev/null
 		[ "$status" != 0 ] || status=1
 	fi
+	exec 9<&- # the namespace ends here
 	rm -rf "$work"
 	exit "$status"
 }
@@ -156,6 +168,8 @@ export GOPROXY=off GOTOOLCHAIN=local
 timeout --kill-after=120 "${STEPBOX_VAGRANT_TIMEOUT:-2400}" \
 	unshare --net --mount --uts --propagation private -- bash .ci/vagrant-inside.sh "$work" "$box_file" &
 inside=$!
+pin_netns
+[ -n "$netns_id" ] && echo "vagrant.sh: the cycle's network namespace is $netns_id"
 status=0
 wait "$inside" || status=$?
 inside=""
