@@ -118,7 +118,8 @@ func makeRows(root, tmp, rootfs string, cfg Config, res *Result) ([]*Row, func()
 		return nil, nil, err
 	}
 	crunStart, crunNote, launcher := crunStarter()
-	rows := append(baseRows(rootfs), steps...)
+	rows := append(baseRows(rootfs), goFloorRow(root, binDir, rootfs))
+	rows = append(rows, steps...)
 	rows = append(rows, ociRows(tmp, rootfs, cfg.CPUs, crunStart, crunNote, cfg.Timeout)...)
 	res.Versions = toolVersions()
 	closeRows := func() {

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"sync/atomic"
 )
 
@@ -57,6 +58,22 @@ func baseRows(rootfs string) []*Row {
 		rows = append(rows, &Row{Name: "unshare", Note: "unshare not found (util-linux)"})
 	}
 	return rows
+}
+
+// goFloorRow is the least a Go runtime can do to start the same
+// container (harness/bench/gofloor): one Go process, no re-exec. It is
+// what a Go step's ratio to unshare is to be read against.
+func goFloorRow(root, binDir, rootfs string) *Row {
+	bin, err := buildPkg(root, "harness/bench/gofloor", filepath.Join(binDir, "go-floor"))
+	if err != nil {
+		return &Row{Name: "go-floor", Note: fmt.Sprintf("does not build: %v", err)}
+	}
+	args := []string{bin, rootfs, "/bin/true"}
+	return &Row{
+		Name:    "go-floor",
+		Command: "harness/bench/gofloor ROOTFS /bin/true",
+		args:    func(string) []string { return args },
+	}
 }
 
 // skipped reports whether the row cannot run.

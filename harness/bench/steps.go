@@ -38,7 +38,11 @@ func findSteps(root string) (map[int]string, error) {
 // buildStep compiles one step into dir with "go build -o", static like
 // the harness's builds, and returns the binary's path.
 func buildStep(root, pkgDir, dir string, n int) (string, error) {
-	out := filepath.Join(dir, fmt.Sprintf("step-%02d", n))
+	return buildPkg(root, pkgDir, filepath.Join(dir, fmt.Sprintf("step-%02d", n)))
+}
+
+// buildPkg compiles the package in root/pkgDir to out, static.
+func buildPkg(root, pkgDir, out string) (string, error) {
 	cmd := exec.Command("go", "build", "-o", out, "./"+pkgDir)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
