@@ -140,7 +140,7 @@ fi
 vagrant --version
 vagrant plugin list
 
-phase "Go modules (the guest's binaries build offline later)"
+phase "go mod download (builds run offline later)"
 go mod download
 
 phase "build the box (debootstrap; cached)"
