@@ -111,7 +111,7 @@ root=$work/root
 disk=$work/disk.raw
 
 step "debootstrap"
-echo "build.sh: debootstrap $suite $arch from $mirror (log: $work/debootstrap.log)"
+echo "build.sh: debootstrap $suite $arch from the mirror in the host's APT sources (log: $work/debootstrap.log)"
 packages=linux-image-$arch,systemd-sysv,udev,dbus,kmod,iproute2,openssh-server,sudo,busybox-static,make,rsync,ca-certificates,less,procps,e2fsprogs
 # An initramfs with only the drivers a VM boots from: much faster to make
 # than Debian's MODULES=most, and debootstrap keeps these files (confold).
