@@ -14,13 +14,14 @@ import (
 	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
-// crossEnv makes every binary static and for the guest's architecture,
-// whatever the host is: the initramfs has no libc and no Go toolchain.
+// crossEnv makes every binary static and for the guest's architecture
+// (goarch), whatever the host is: the initramfs has no libc and no Go
+// toolchain.
 // Binaries are also stripped (-ldflags=-s drops the symbol table and
 // DWARF; panics still name functions): a third less to load and copy
 // under emulation. A GOFLAGS from the caller is left as it is.
-func crossEnv() map[string]string {
-	env := map[string]string{"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64"}
+func crossEnv(goarch string) map[string]string {
+	env := map[string]string{"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": goarch}
 	if os.Getenv("GOFLAGS") == "" {
 		env["GOFLAGS"] = "-ldflags=-s"
 	}
@@ -76,22 +77,23 @@ func StepFolders(root string) (names []string, numbers []int, err error) {
 // BuildAll compiles, into out, the init, one test binary per step folder
 // and for ./harness, and the prebuilt binaries the harness looks up in
 // $STEPBOX_PREBUILT. Test binaries build two at a time, alongside the
-// harness's own builds.
-func BuildAll(root, out string) (*Built, error) {
+// harness's own builds. goarch is the guest's GOARCH: amd64 for the QEMU
+// backend, whatever the guest reports for the Vagrant backend.
+func BuildAll(root, out, goarch string) (*Built, error) {
 	folders, steps, err := StepFolders(root)
 	if err != nil {
 		return nil, err
 	}
 	// Snapshot the environment now: BuildPrebuilt changes TMPDIR for the
 	// harness's builds while these run.
-	env := append(os.Environ(), envList(crossEnv())...)
+	env := append(os.Environ(), envList(crossEnv(goarch))...)
 	b := &Built{Init: filepath.Join(out, "init"), Prebuilt: filepath.Join(out, "prebuilt"), Steps: steps}
 	if err := os.MkdirAll(filepath.Join(out, "tests"), 0o755); err != nil {
 		return nil, err
 	}
 	jobs := []func() error{
 		func() error { return goCmd(root, env, "build", "-o", b.Init, "./harness/vm/guestinit") },
-		func() error { return BuildPrebuilt(b.Prebuilt, steps) },
+		func() error { return BuildPrebuilt(b.Prebuilt, steps, goarch) },
 	}
 	for _, pkg := range append([]string{"harness"}, folders...) {
 		if !hasTests(filepath.Join(root, pkg)) {
@@ -167,7 +169,7 @@ func runJobs(n int, fns []func() error) error {
 // builds into a process-wide temporary directory that it never removes;
 // TMPDIR is pointed at a scratch directory for the calls, and that is
 // removed afterwards.
-func BuildPrebuilt(dir string, steps []int) error {
+func BuildPrebuilt(dir string, steps []int, goarch string) error {
 	if os.Getenv(harness.PrebuiltEnv) != "" {
 		return fmt.Errorf("%s is set on the host: unset it, the QEMU backend builds the prebuilt binaries itself", harness.PrebuiltEnv)
 	}
@@ -179,7 +181,7 @@ func BuildPrebuilt(dir string, steps []int) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	vars := crossEnv()
+	vars := crossEnv(goarch)
 	vars["TMPDIR"] = scratch
 	restore := setenv(vars)
 	defer restore()

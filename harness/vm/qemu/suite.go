@@ -67,7 +67,7 @@ func RunSuite(ctx context.Context, o Options) (*Run, error) {
 	}
 	var built *Built
 	if err := o.phase("build static binaries", func() (err error) {
-		built, err = BuildAll(o.Root, filepath.Join(o.Work, "bin"))
+		built, err = BuildAll(o.Root, filepath.Join(o.Work, "bin"), "amd64")
 		return err
 	}); err != nil {
 		return nil, err
