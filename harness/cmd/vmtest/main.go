@@ -3,7 +3,7 @@
 // initramfs of static test binaries, on a pure cgroup v2 hierarchy. It
 // needs no root and no KVM.
 //
-//	vmtest [--timeout 15m] [--only steps/03-pid-mnt] [--break pid.one] [--log FILE]
+//	vmtest [--timeout 30m] [--only steps/03-pid-mnt] [--break pid.one] [--log FILE]
 //
 // Exit status: 0 every test passed; 1 the guest reported a failure;
 // 3 the run could not happen or the guest never reported (build error,
@@ -36,7 +36,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("vmtest", flag.ContinueOnError)
 	o := qemu.Options{Log: os.Stderr}
 	var only, logFile, work string
-	fs.DurationVar(&o.Timeout, "timeout", 15*time.Minute, "hard limit on the whole VM run")
+	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "hard limit on the whole VM run")
 	fs.DurationVar(&o.TestTimeout, "test-timeout", 10*time.Minute, "limit on each test binary in the guest")
 	fs.IntVar(&o.MemoryMB, "memory", 1024, "guest RAM in MiB")
 	fs.IntVar(&o.CPUs, "cpus", 2, "guest CPUs")
