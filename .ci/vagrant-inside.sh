@@ -43,16 +43,55 @@ ip link set lo up
 # Private copies of libvirt's configuration and state, mounted over the
 # real paths in this mount namespace only: domains, networks, pools,
 # images, leases and logs are written under WORK and vanish with it.
-mkdir -p "$priv"/{etc,lib,cache,run,log/qemu}
+#
+# A fresh machine has what the packages install (/etc/libvirt,
+# /var/lib/libvirt, /var/cache/libvirt/qemu, /var/log/libvirt/qemu) but no
+# /run/libvirt: libvirtd makes that when it first runs, and none has run
+# here. So the three run-time ones are always started empty and, whatever
+# the host has, made absent first (fresh_dir): every run sees what a fresh
+# machine sees, and the mkdir that makes a mount point lands in a private
+# layer, never on the host's disk.
+ovl=$work/overlay
+mkdir -p "$ovl"
+mount -t tmpfs -o mode=0700 stepbox-ci-overlay "$ovl"
+# fresh_dir DIR: an empty DIR in this mount namespace only. DIR's parent
+# is covered by an overlay of itself whose upper layer is in memory; in
+# that layer DIR is first a whiteout (absent, however the host has it),
+# then made again, empty. One DIR per parent.
+fresh_dir() {
+	local dir=$1 parent name up
+	parent=$(dirname "$dir") name=$(basename "$dir")
+	[ -d "$parent" ] || die "fresh_dir: $parent does not exist on this machine"
+	up=$ovl/$(echo "$parent" | tr / _)
+	[ ! -e "$up" ] || die "fresh_dir: $parent is already covered"
+	mkdir -p "$up/upper" "$up/work"
+	[ ! -e "$dir" ] || mknod "$up/upper/$name" c 0 0 # overlayfs' whiteout
+	mount -t overlay overlay -o "lowerdir=$parent,upperdir=$up/upper,workdir=$up/work" "$parent"
+	[ ! -e "$dir" ] || die "fresh_dir: $dir is still there under its whiteout"
+	mkdir -m 0755 "$dir"
+}
+for d in /etc/libvirt /var/lib/libvirt; do
+	[ -d "$d" ] || die "$d does not exist: is libvirt-daemon-system installed?"
+done
+fresh_dir /run/libvirt
+fresh_dir /var/cache/libvirt
+fresh_dir /var/log/libvirt
+echo "fresh view: /run/libvirt, /var/cache/libvirt and /var/log/libvirt start empty, in this mount namespace only"
+mkdir -p "$priv"/{etc,lib,cache/qemu,run,log/qemu}
 cp -a /etc/libvirt/. "$priv/etc/"
 cp -a /var/lib/libvirt/. "$priv/lib/"
-cp -a /var/cache/libvirt/. "$priv/cache/" 2>/dev/null || true
 # No default network (it would NAT); vagrant-libvirt defines its own,
 # isolated one. No cgroups, whatever the mounts say.
 rm -f "$priv"/etc/qemu/networks/*.xml "$priv"/etc/qemu/networks/autostart/*.xml
 rm -f "$priv"/etc/qemu/*.xml "$priv"/etc/storage/*.xml "$priv"/etc/storage/autostart/*.xml
 rm -rf "$priv"/lib/images/* "$priv"/lib/dnsmasq/*
 printf '\n# stepbox CI: no cgroups\ncgroup_controllers = [ ]\n' >>"$priv/etc/qemu.conf"
+# libvirt runs qemu as its own unprivileged user, who cannot open a
+# /dev/kvm that only root may (crw------- root root, as on some of these
+# machines). Here, sealed in this namespace, qemu runs as root, so it can
+# use KVM wherever root can; the Vagrantfile then asks libvirt whether it
+# can, and picks the kvm or the qemu driver from the answer.
+printf '# stepbox CI: qemu as root, so a root-only /dev/kvm is usable\nuser = "root"\ngroup = "root"\n' >>"$priv/etc/qemu.conf"
 mount --bind "$priv/etc" /etc/libvirt
 mount --bind "$priv/lib" /var/lib/libvirt
 mount --bind "$priv/cache" /var/cache/libvirt
@@ -130,7 +169,17 @@ vagrant box add --name "$STEPBOX_BOX" "$box_file" 2>&1 | no_progress
 phase "vagrant validate"
 (cd vagrant && vagrant validate)
 
-phase "vagrant up (libvirt, $STEPBOX_LIBVIRT_DRIVER driver)"
+# The driver: kvm when qemu, run as libvirt runs it, can use KVM (libvirt
+# answers for the kvm domain type only then), else qemu. The Vagrantfile
+# asks the same question; STEPBOX_LIBVIRT_DRIVER overrides both.
+if [ -z "${STEPBOX_LIBVIRT_DRIVER:-}" ]; then
+	if virsh -q domcapabilities --virttype kvm >/dev/null 2>&1; then driver=kvm; else driver=qemu; fi
+else
+	driver=$STEPBOX_LIBVIRT_DRIVER
+fi
+echo "libvirt driver: $driver ($([ -e /dev/kvm ] && ls -l /dev/kvm | cut -d' ' -f1,3,4 || echo 'no /dev/kvm'))"
+
+phase "vagrant up (libvirt, $driver driver)"
 make vm-up 2>&1 | no_progress
 
 phase "the network stays inside"

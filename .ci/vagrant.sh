@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI: the full Vagrant cycle with a box built here from Debian's archive —
 # build the box (cached), then, inside namespaces made here, vagrant box
-# add, validate, up (libvirt, qemu driver when there is no KVM), the whole
+# add, validate, up (libvirt; the kvm driver when libvirt's qemu can use
+# KVM, else the qemu driver), the whole
 # privileged suite in the guest, a known-bad step that must fail there,
 # step 04's shell, destroy — with each phase's time. Run as root.
 #
@@ -47,10 +48,15 @@ links() { ip -o link | awk -F': ' '{print $2}' | sort; }
 libvirt_links() { links | grep -E '^(virbr|vnet|macvtap)' || true; }
 mount_points() { awk '{print $5}' /proc/self/mountinfo | sort; }
 netns_names() { ip netns list 2>/dev/null | sort; }
+# libvirt's own paths: the package makes /etc/libvirt and /var/lib/libvirt;
+# the other three appear only when a libvirtd runs, which must never be on
+# the host (the inside half makes them in its mount namespace only).
+libvirt_paths() { ls -d /run/libvirt /var/cache/libvirt /var/log/libvirt /run/netns 2>/dev/null || true; }
 cgroups_before=$(libvirt_cgroups)
 links_before=$(libvirt_links)
 mounts_before=$(mount_points)
 netns_before=$(netns_names)
+paths_before=""
 
 # netns_pids lists the processes in the inside half's network namespace
 # (as `ip netns pids` would for a named one): all of them this run's.
@@ -139,6 +145,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 vagrant --version
 vagrant plugin list
+# (after the install: what the packages put there is theirs)
+paths_before=$(libvirt_paths)
+echo "libvirt's run-time paths on the host before the cycle: $(echo ${paths_before:-none})"
 
 phase "go mod download (builds run offline later)"
 go mod download
@@ -162,7 +171,8 @@ phase ""
 # Everything from here runs inside: no route, so nothing can leave.
 export STEPBOX_BOX=stepbox/ci-bookworm STEPBOX_OFFLINE=1 STEPBOX_PROVIDER=libvirt
 export STEPBOX_LIBVIRT_PREFIX=vagrantci- # no "stepbox" in anything libvirt names
-export STEPBOX_LIBVIRT_DRIVER=${STEPBOX_LIBVIRT_DRIVER:-$([ -e /dev/kvm ] && echo kvm || echo qemu)}
+# No STEPBOX_LIBVIRT_DRIVER: the Vagrantfile asks libvirt whether its qemu
+# can use KVM, as it does for a learner (set it to force one).
 export VAGRANT_DEFAULT_PROVIDER=libvirt VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_HOME=$work/vagrant.d
 export GOPROXY=off GOTOOLCHAIN=local
 timeout --kill-after=120 "${STEPBOX_VAGRANT_TIMEOUT:-2400}" \
@@ -193,11 +203,13 @@ new_mounts=$(comm -13 <(echo "$mounts_before") <(mount_points))
 echo "new mounts: ${new_mounts:-none}"
 new_netns=$(comm -13 <(echo "$netns_before") <(netns_names))
 echo "new named network namespaces: ${new_netns:-none}"
+new_paths=$(comm -13 <(echo "$paths_before") <(libvirt_paths))
+echo "new libvirt paths: ${new_paths:-none}"
 # (a stopped daemon may stay a zombie until PID 1 reaps it: not running)
 daemons=$(ps -eo pid=,stat=,args= | awk '$2 !~ /^Z/ && $3 ~ /(^|\/)(libvirtd|virtlogd|dnsmasq)$/' || true)
 echo "libvirtd, virtlogd, dnsmasq running: ${daemons:-none}"
 echo "hostname $(hostname); $(grep -c . /proc/self/mountinfo) mounts; links: $(links | tr '\n' ' ')"
-if [ -n "$left$new_cgroups$new_links$new_mounts$new_netns$daemons" ]; then
+if [ -n "$left$new_cgroups$new_links$new_mounts$new_netns$new_paths$daemons" ]; then
 	echo "vagrant.sh: the host kept something of this run (above)" >&2
 	[ "$status" != 0 ] || status=1
 fi
