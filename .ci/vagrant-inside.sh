@@ -92,11 +92,18 @@ printf '\n# stepbox CI: no cgroups\ncgroup_controllers = [ ]\n' >>"$priv/etc/qem
 # use KVM wherever root can; the Vagrantfile then asks libvirt whether it
 # can, and picks the kvm or the qemu driver from the answer.
 printf '# stepbox CI: qemu as root, so a root-only /dev/kvm is usable\nuser = "root"\ngroup = "root"\n' >>"$priv/etc/qemu.conf"
-mount --bind "$priv/etc" /etc/libvirt
-mount --bind "$priv/lib" /var/lib/libvirt
-mount --bind "$priv/cache" /var/cache/libvirt
-mount --bind "$priv/run" /run/libvirt
-mount --bind "$priv/log" /var/log/libvirt
+# bind_over SRC DST: SRC mounted over DST, which must already be there:
+# on a fresh machine only what the packages install is (the guard for a
+# script that leans on what an earlier run left; fresh_dir makes the rest).
+bind_over() {
+	[ -d "$2" ] || die "mount point $2 does not exist: a fresh machine lacks it, so make it with fresh_dir, never on the host"
+	mount --bind "$1" "$2"
+}
+bind_over "$priv/etc" /etc/libvirt
+bind_over "$priv/lib" /var/lib/libvirt
+bind_over "$priv/cache" /var/cache/libvirt
+bind_over "$priv/run" /run/libvirt
+bind_over "$priv/log" /var/log/libvirt
 
 # stop_pidfile stops the daemon a pid file names (which the daemon
 # removes as it exits).
