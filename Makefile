@@ -55,8 +55,10 @@ endif
 # written, and the course's own tests must not depend on it.
 GOPKGS = $(filter-out github.com/stepbox/stepbox/workspace/%,$(shell $(GO) list -e ./...))
 
-test: deps
+vet:
 	$(GO) vet $(GOPKGS)
+
+test: deps vet
 	$(GO) test -count=1 -p 1 $(if $(SUDO),-exec '$(SUDO)') $(if $(ONLY_TEST),$(foreach s,$(STEP_GOALS:step-%=%),./$(wildcard steps/$(s)-*)),$(GOPKGS))
 
 # Without BIN: your copy in workspace/ (make exercise), else the reference.

@@ -8,5 +8,5 @@ BENCH_OUT ?= bench-out
 .PHONY: bench
 bench:
 	@mkdir -p $(BENCH_OUT)
-	go build -o $(BENCH_OUT)/bench ./harness/cmd/bench
+	$(GO) build -o $(BENCH_OUT)/bench ./harness/cmd/bench
 	timeout 1800 $(BENCH_OUT)/bench --out $(BENCH_OUT)/bench.json --png $(BENCH_OUT)/bench.png $(BENCH_FLAGS)

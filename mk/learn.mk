@@ -11,9 +11,6 @@
 # Included by the root Makefile, which has `check`. The checks need root:
 # hint and progress call sudo themselves, like check.
 
-GO ?= go
-STEP ?= 05
-
 .PHONY: exercise hint solution progress stepcheck-bin
 
 exercise:
