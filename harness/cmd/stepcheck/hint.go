@@ -50,7 +50,7 @@ func hint(w io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	key := fmt.Sprintf("%02d %s", o.step, last.ID)
+	key := hintKey(o, last.ID)
 	level := min(shown[key], harness.HintLevels-1)
 	text, err := harness.HintFor(last.ID, level)
 	if err != nil {
@@ -58,7 +58,7 @@ func hint(w io.Writer, o options) error {
 	}
 	fmt.Fprintf(w, "Hint %d of %d (%s): %s\n", level+1, harness.HintLevels, harness.HintLevelNames[level], text)
 	if level+1 < harness.HintLevels {
-		fmt.Fprintf(w, "Stuck? `make hint STEP=%02d` again gives the next hint (%s).\n", o.step, harness.HintLevelNames[level+1])
+		fmt.Fprintf(w, "Stuck? `%s` again gives the next hint (%s).\n", hintCommand(o), harness.HintLevelNames[level+1])
 	} else {
 		fmt.Fprintf(w, "That was the last hint for %s. `make solution STEP=%02d` shows the reference solution as a diff against your copy.\n", last.ID, o.step)
 	}

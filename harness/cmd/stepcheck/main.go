@@ -55,6 +55,9 @@ func parseArgs(args []string) (options, error) {
 	fs.BoolVar(&o.progress, "progress", false, "check every copy in the workspace and print a table of steps x checks")
 	fs.StringVar(&o.workspace, "workspace", "", "where your copies of the steps are (default: workspace/ in the stepbox checkout)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, errHelp{fs}
+		}
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -79,12 +82,17 @@ func parseArgs(args []string) (options, error) {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseArgs(args)
+	var help errHelp
+	if errors.As(err, &help) {
+		help.print(stdout)
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "stepcheck: %v (%s)\n", err, usageLine)
 		return 2
 	}
 	if problem := harness.PrivilegeProblem(); problem != "" {
-		fmt.Fprintf(stderr, "stepcheck: %s\n", problem)
+		fmt.Fprintf(stderr, "stepcheck: %s\n", privilegeRemedy(problem, args))
 		return 1
 	}
 	if o.workspace == "" {
@@ -135,7 +143,7 @@ func check(stdout, stderr io.Writer, o options) (failed bool, err error) {
 		for _, v := range verdicts {
 			fmt.Fprintln(stdout, v.Line())
 		}
-		fmt.Fprintln(stdout, summary(verdicts, o.step))
+		fmt.Fprintln(stdout, summary(verdicts, o))
 	}
 	for _, v := range verdicts {
 		if !v.Pass {
@@ -179,9 +187,11 @@ func runChecks(bin string, step int, checks []harness.Check, stopAtFailure bool)
 // hostUnchanged is the pseudo-check the host guard fails.
 const hostUnchanged = "host.unchanged"
 
-// summary is the last line of a check run: how many passed, and which
-// failing check to fix first (harness.FixOrder).
-func summary(verdicts []harness.Verdict, step int) string {
+// summary is the last line of a check run: how many passed, which
+// failing check to fix first (harness.FixOrder), and the command that
+// gives its hints for the same binary.
+func summary(verdicts []harness.Verdict, o options) string {
+	step := o.step
 	passed := 0
 	failing := map[string]bool{}
 	for _, v := range verdicts {
@@ -203,8 +213,8 @@ func summary(verdicts []harness.Verdict, step int) string {
 			}
 		}
 	}
-	return fmt.Sprintf("%d of %d checks pass. Fix %s first: `make hint STEP=%02d` gives its hints one at a time.",
-		passed, len(verdicts), first, step)
+	return fmt.Sprintf("%d of %d checks pass. Fix %s first: `%s` gives its hints one at a time.",
+		passed, len(verdicts), first, hintCommand(o))
 }
 
 type jsonVerdict struct {

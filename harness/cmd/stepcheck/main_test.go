@@ -57,11 +57,34 @@ func verdict(id string, pass bool) harness.Verdict {
 // The summary names the failing check to fix first: the step's own
 // before an earlier step's, and a changed host before everything.
 func TestSummary(t *testing.T) {
-	assert.Equal(t, "All 2 checks of step 02 pass.", summary([]harness.Verdict{verdict("cli.args", true), verdict("uts.ns_new", true)}, 2))
-	s := summary([]harness.Verdict{verdict("cli.args", false), verdict("uts.hostname", true), verdict("uts.ns_new", false)}, 2)
+	assert.Equal(t, "All 2 checks of step 02 pass.", summary([]harness.Verdict{verdict("cli.args", true), verdict("uts.ns_new", true)}, options{step: 2}))
+	s := summary([]harness.Verdict{verdict("cli.args", false), verdict("uts.hostname", true), verdict("uts.ns_new", false)}, options{step: 2})
 	assert.Equal(t, "1 of 3 checks pass. Fix uts.ns_new first: `make hint STEP=02` gives its hints one at a time.", s)
-	s = summary([]harness.Verdict{verdict("cli.args", false), verdict(hostUnchanged, false)}, 2)
+	s = summary([]harness.Verdict{verdict("cli.args", false), verdict(hostUnchanged, false)}, options{step: 2})
 	assert.Contains(t, s, "Fix host.unchanged first")
+	// With --bin, the hints are for that binary, not the workspace copy.
+	s = summary([]harness.Verdict{verdict("uts.ns_new", false)}, options{step: 2, bin: "./mine"})
+	assert.Contains(t, s, "`stepcheck --step 02 --hint --bin ./mine` gives its hints")
+}
+
+// --help is real help on stdout and exit 0, not "flag: help requested".
+func TestRunHelp(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{arg}, &stdout, &stderr)
+		assert.Equal(t, 0, code, arg)
+		assert.Empty(t, stderr.String(), arg)
+		assert.Contains(t, stdout.String(), "stepcheck --step 04 --bin ./mycontainer", arg)
+		assert.Contains(t, stdout.String(), "-workspace", arg)
+	}
+}
+
+// Hint levels are kept per binary with --bin, per step without.
+func TestHintKey(t *testing.T) {
+	a := hintKey(options{step: 5, bin: "/x/a"}, "cgroup.enforced")
+	b := hintKey(options{step: 5, bin: "/x/b"}, "cgroup.enforced")
+	assert.NotEqual(t, a, b)
+	assert.Equal(t, "05 cgroup.enforced", hintKey(options{step: 5}, "cgroup.enforced"))
 }
 
 func TestProgressTable(t *testing.T) {
