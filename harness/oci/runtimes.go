@@ -16,7 +16,7 @@ import (
 const RequireClientsEnv = "STEPBOX_REQUIRE_CLIENTS"
 
 // clientRemedy is the one line that says how to get the clients.
-const clientRemedy = "sudo apt-get install podman conmon containerd runc crun (or make deps)"
+const clientRemedy = "sudo apt-get install podman conmon containerd runc crun"
 
 // RequireTools skips t when one of the programs is not installed, with
 // the remedy; under STEPBOX_REQUIRE_CLIENTS=1 it fails instead.
