@@ -1,0 +1,127 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The init: with --init (the default) the child does not become the
+// command. It stays as the container's PID 1 and starts the command as
+// its child, because PID 1 has two jobs no ordinary program does:
+//
+//   - Signals. The kernel delivers to a namespace's PID 1 only the
+//     signals it has a handler for (SIGKILL from outside excepted), so a
+//     command that never expected to be PID 1, like sleep, ignores the
+//     SIGTERM of "stepbox stop". The init handles them all and forwards
+//     each to the command.
+//   - Orphans. A process whose parent exits is re-parented to PID 1,
+//     which must wait(2) for it, or it stays a zombie, holding its PID,
+//     until the container ends. The init waits for any child.
+//
+// It exits with the command's status (128+N if signal N ended it), and
+// with it the whole PID namespace: the kernel kills whatever is left.
+// This is docker's --init (tini) in a few dozen lines.
+
+// forwarded are the signals the init passes on to the command: those a
+// user or "stepbox stop/kill" sends. (SIGCHLD is the init's own; SIGURG
+// is the Go runtime's.)
+var forwarded = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2,
+	unix.SIGWINCH, unix.SIGALRM, unix.SIGCONT, unix.SIGTSTP}
+
+// initProcess is the init's bookkeeping: who its children are.
+type initProcess struct {
+	mu    sync.Mutex
+	main  int                          // the command
+	execs map[int]chan unix.WaitStatus // commands started by "stepbox exec", and who waits for them
+}
+
+// runInit starts the command, then reaps children until it has ended,
+// and returns its status. execFD, when not 0, is the exec socket to
+// serve (exec.go).
+func runInit(command []string, execFD int) int {
+	signals := make(chan os.Signal, 16)
+	signal.Notify(signals, forwarded...) // before the command starts: no signal is lost
+	in := &initProcess{execs: map[int]chan unix.WaitStatus{}}
+	path, status, err := lookPath(command[0])
+	if err != nil {
+		return failed(status, err)
+	}
+	in.mu.Lock()
+	in.main, err = startProcess(path, command, []uintptr{0, 1, 2}, false)
+	in.mu.Unlock()
+	if err != nil {
+		return failed(exitCannotExec, fmt.Errorf("cannot execute %q: %w", command[0], err))
+	}
+	if startReport != nil {
+		startReport.Close() // the command runs: "started" (run -d returns)
+		startReport = nil
+	}
+	go in.forwardSignals(signals)
+	if execFD != 0 {
+		go in.serveExec(os.NewFile(uintptr(execFD), "exec socket"))
+	}
+	return in.reap()
+}
+
+// startProcess forks and execs path. syscall.ForkExec returns once the
+// exec has succeeded (or with its error), and, unlike os.StartProcess,
+// leaves the waiting to us: the reaper waits for every child alike.
+// A process of exec gets a session of its own; the command stays in
+// the terminal's, so that a shell can read from it.
+func startProcess(path string, argv []string, files []uintptr, session bool) (int, error) {
+	return syscall.ForkExec(path, argv, &syscall.ProcAttr{
+		Dir:   "/",
+		Env:   os.Environ(),
+		Files: files,
+		Sys:   &syscall.SysProcAttr{Setsid: session},
+	})
+}
+
+// forwardSignals passes every signal the init gets on to the command.
+func (in *initProcess) forwardSignals(signals chan os.Signal) {
+	for sig := range signals {
+		_ = unix.Kill(in.main, sig.(syscall.Signal)) // fails only once it is gone
+	}
+}
+
+// reap waits for children, whoever they are, until the command ends.
+// wait4(-1) takes any child that has exited: the command, a process of
+// exec, or an orphan re-parented to us, which only needed reaping.
+func (in *initProcess) reap() int {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return failed(exitRuntime, fmt.Errorf("init: cannot wait for the command: %w", err))
+		}
+		in.mu.Lock() // a child just started is registered before we look
+		if pid == in.main {
+			in.mu.Unlock()
+			return exitStatus(ws)
+		}
+		if waiter, ok := in.execs[pid]; ok {
+			delete(in.execs, pid)
+			waiter <- ws
+		}
+		in.mu.Unlock()
+	}
+}
+
+// exitStatus is a shell's $? for how a process ended. PID 1 cannot die
+// of the command's signal itself (it would be ignored), so 128+N it is.
+func exitStatus(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

@@ -1,0 +1,235 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// The container's cgroup is linux.cgroupsPath ("/default/ID" from
+// containerd, "/libpod_parent/libpod-ID" from podman), or stepbox-ID
+// when the config gives none, under the root of every hierarchy the
+// container needs: the cgroup v2 one (the unified hierarchy, whole on a
+// v2 host, beside v1 on a hybrid one) and the v1 hierarchies of the
+// cpu, memory and pids controllers. Each limit of linux.resources is
+// written where its controller is: v1 if a v1 hierarchy has it, else
+// v2. (Step 05 did this for cpu alone.)
+
+// hierarchy is one mounted cgroup hierarchy.
+type hierarchy struct {
+	mount string
+	v2    bool
+	has   []string // its controllers
+}
+
+// v1Controllers are the v1 hierarchies a container joins.
+var v1Controllers = []string{"cpu", "memory", "pids"}
+
+// cgroupHierarchies lists the hierarchies the container joins, from
+// /proc/self/mountinfo (see step 05's findCPUHierarchy for the format).
+func cgroupHierarchies() ([]hierarchy, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the mount table: %w", err)
+	}
+	var list []hierarchy
+	for _, line := range strings.Split(string(data), "\n") {
+		mount, filesystem, ok := strings.Cut(line, " - ")
+		mf, ff := strings.Fields(mount), strings.Fields(filesystem)
+		if !ok || len(mf) < 5 || len(ff) < 3 || slices.ContainsFunc(list, func(h hierarchy) bool { return h.mount == mf[4] }) {
+			continue
+		}
+		switch opts := strings.Split(ff[2], ","); ff[0] {
+		case "cgroup":
+			if slices.ContainsFunc(v1Controllers, func(c string) bool { return slices.Contains(opts, c) }) {
+				list = append(list, hierarchy{mount: mf[4], has: opts})
+			}
+		case "cgroup2":
+			ctrl, _ := os.ReadFile(filepath.Join(mf[4], "cgroup.controllers"))
+			list = append(list, hierarchy{mount: mf[4], v2: true, has: strings.Fields(string(ctrl))})
+		}
+	}
+	if len(list) == 0 {
+		return nil, errors.New("no cgroup hierarchy is mounted: mount cgroup2 on /sys/fs/cgroup")
+	}
+	return list, nil
+}
+
+// cgroupPathOf is the container's cgroup path inside each hierarchy.
+func cgroupPathOf(spec *specs.Spec, id string) (string, error) {
+	p := spec.Linux.CgroupsPath
+	if p == "" {
+		return "/stepbox-" + id, nil
+	}
+	if strings.Contains(p, ":") {
+		return "", fmt.Errorf("linux.cgroupsPath %q is a systemd slice: stepbox writes cgroupfs paths like /default/ID", p)
+	}
+	return filepath.Clean("/" + p), nil
+}
+
+// setupCgroups creates the container's cgroups, writes its limits and
+// moves pid in. It returns the cgroup directories and, of those and
+// their parents, the ones it created, which are the only ones delete
+// will remove.
+func setupCgroups(spec *specs.Spec, id string, pid int) (dirs, made []string, err error) {
+	if os.Geteuid() != 0 {
+		ociWarn("not root, so no cgroup: linux.resources is not applied")
+		return nil, nil, nil
+	}
+	path, err := cgroupPathOf(spec, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := cgroupHierarchies()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, h := range list {
+		dir := filepath.Join(h.mount, path)
+		created, err := mkdirAllRecorded(h.mount, dir)
+		made = append(made, created...)
+		if err != nil {
+			return dirs, made, err
+		}
+		dirs = append(dirs, dir)
+	}
+	if err := writeResources(list, path, spec.Linux.Resources); err != nil {
+		return dirs, made, err
+	}
+	for _, dir := range dirs {
+		if err := writeFile(filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+			return dirs, made, err
+		}
+	}
+	return dirs, made, nil
+}
+
+// mkdirAllRecorded makes dir and its missing parents below root, and
+// says which it made.
+func mkdirAllRecorded(root, dir string) ([]string, error) {
+	var missing []string
+	for d := dir; d != root && d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append([]string{d}, missing...)
+	}
+	var made []string
+	for _, d := range missing {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return made, fmt.Errorf("cannot create cgroup %s: %w", d, err)
+		}
+		made = append(made, d)
+	}
+	return made, nil
+}
+
+// writeResources writes linux.resources: cpu, memory and pids.
+func writeResources(list []hierarchy, path string, res *specs.LinuxResources) error {
+	if res == nil {
+		return nil
+	}
+	for _, w := range resourceWrites(res) {
+		h, ok := controllerHierarchy(list, w.controller)
+		if !ok {
+			return fmt.Errorf("linux.resources sets %s, but no cgroup hierarchy here has the %s controller", w.file(false), w.controller)
+		}
+		dir := filepath.Join(h.mount, path)
+		if h.v2 {
+			if err := enableController(h.mount, dir, w.controller); err != nil {
+				return err
+			}
+		}
+		if err := writeFile(filepath.Join(dir, w.file(h.v2)), w.value(h.v2)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// controllerHierarchy finds where a controller is: v1 first, the way a
+// hybrid host splits them.
+func controllerHierarchy(list []hierarchy, controller string) (hierarchy, bool) {
+	for _, v2 := range []bool{false, true} {
+		for _, h := range list {
+			if h.v2 == v2 && slices.Contains(h.has, controller) {
+				return h, true
+			}
+		}
+	}
+	return hierarchy{}, false
+}
+
+// enableController lets dir use a v2 controller: every cgroup from the
+// root down to dir's parent must list it in cgroup.subtree_control.
+func enableController(root, dir, controller string) error {
+	var parents []string
+	for d := filepath.Dir(dir); strings.HasPrefix(d, root); d = filepath.Dir(d) {
+		parents = append([]string{d}, parents...)
+		if d == root {
+			break
+		}
+	}
+	for _, d := range parents {
+		if !hasController(d, "cgroup.subtree_control", controller) {
+			if err := writeFile(filepath.Join(d, "cgroup.subtree_control"), "+"+controller); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// removeCgroups kills what is left in the container's cgroups, removes
+// them, then the parents create made, deepest first. A parent another
+// container still uses is busy, and stays.
+func removeCgroups(r *record) {
+	for _, dir := range r.Cgroups {
+		killCgroup(dir)
+		_ = (&cgroup{dir: dir}).remove()
+	}
+	for i := len(r.Created) - 1; i >= 0; i-- {
+		_ = unix.Rmdir(r.Created[i])
+	}
+}
+
+// killCgroup SIGKILLs every process in a cgroup and waits, up to a
+// second, for them to be gone.
+func killCgroup(dir string) {
+	for range 100 {
+		pids := cgroupPids(dir)
+		if len(pids) == 0 {
+			return
+		}
+		for _, pid := range pids {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// cgroupPids lists the processes in a cgroup.
+func cgroupPids(dir string) []int {
+	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if errors.Is(err, fs.ErrNotExist) || err != nil {
+		return nil
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(data)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
