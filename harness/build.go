@@ -145,7 +145,15 @@ func BuildStep(step int) (string, error) {
 // StepBinaryName is the file name of a step's binary: "step-04".
 func StepBinaryName(step int) string { return fmt.Sprintf("step-%02d", step) }
 
+// ProbeBinary, when set, is a ready static probe used instead of
+// building one: stepcheck sets it to its own executable, which is also
+// the probe (probe.Main), so it needs neither the checkout nor Go.
+var ProbeBinary string
+
 // BuildProbe builds the static probe that runs inside containers.
 func BuildProbe() (string, error) {
+	if ProbeBinary != "" {
+		return ProbeBinary, nil
+	}
 	return Build("probe", "./harness/cmd/probe", nil)
 }

@@ -25,6 +25,9 @@ type Outcome struct {
 	Pass     bool
 	Expected string
 	Got      string
+	// Cause, when set, replaces the check's hint: the failure has a
+	// cause the check's own hints would misname (no /proc to read).
+	Cause string
 }
 
 func pass() Outcome { return Outcome{Pass: true} }
@@ -45,7 +48,16 @@ func (v Verdict) Line() string {
 	if v.Pass {
 		return "PASS " + v.ID
 	}
-	return fmt.Sprintf("FAIL %s: expected %s, got %s — hint: %s", v.ID, v.Expected, v.Got, v.Hint)
+	return fmt.Sprintf("FAIL %s: expected %s, got %s — hint: %s", v.ID, v.Expected, v.Got, v.HintText())
+}
+
+// HintText is the hint a failure is shown with: its own cause when it
+// has one, else the check's hint.
+func (v Verdict) HintText() string {
+	if v.Cause != "" {
+		return v.Cause
+	}
+	return v.Hint
 }
 
 // Env is everything the checks need to exercise one binary: the binary,

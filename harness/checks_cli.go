@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/stepbox/stepbox/harness/probe"
 )
 
 // Step 01: the command line contract.
@@ -78,14 +80,29 @@ func checkNotFound(e *Env) Outcome {
 // checkExec: when the child execs the command, the command's parent is the
 // runtime's parent process (or, in a new PID namespace, nobody: PID 0).
 func checkExec(e *Env) Outcome {
-	res, out := e.report()
-	if res == nil {
-		return out
+	var seen hostProcess
+	res, err := e.Run(Invocation{
+		Flags: e.runFlags(),
+		Probe: []string{"report", "--pause"},
+		Hold:  func(r *probe.Report) { seen = findOnHost(r) },
+	})
+	if err != nil {
+		return fail("the probe to run", "a harness error: %v", err)
 	}
-	ppid := res.Report.PPID
-	if ppid != 0 && ppid != res.Witness.BinPID {
-		return fail(fmt.Sprintf("the command's parent to be the runtime (PID %d)", res.Witness.BinPID),
-			"parent PID %d: another process sits in between", ppid)
+	if res.Report == nil {
+		return fail("the probe's report on stdout", "none: %s", res.Describe())
+	}
+	runtime := res.Witness.BinPID
+	switch {
+	case seen.err != nil:
+		return fail("a look at the command from the host", "%v", seen.err)
+	case seen.pid == runtime:
+		return pass() // the runtime became the command itself: nothing lingers
+	case seen.ppid != runtime:
+		// Seen from the host, so a second PID namespace in between
+		// (where the command is PID 1 with parent 0) cannot hide it.
+		return fail(fmt.Sprintf("the command's parent to be the runtime (PID %d)", runtime),
+			"parent PID %d: another process sits in between", seen.ppid)
 	}
 	return pass()
 }

@@ -28,7 +28,14 @@ func newNamespace(kind string) func(*Env) Outcome {
 			return out
 		}
 		inside, outside := res.Report.Namespaces[kind], res.Witness.Namespaces[kind]
-		if inside == "" || inside == outside {
+		if inside == "" {
+			return Outcome{
+				Expected: fmt.Sprintf("a new %s namespace (outside is %s)", kind, outside),
+				Got:      fmt.Sprintf("no answer: /proc/self/ns/%s could not be read inside", kind),
+				Cause:    "cannot read /proc/self/ns inside: is /proc mounted? Mount a fresh proc on /proc in the child, after pivot_root",
+			}
+		}
+		if inside == outside {
 			return fail(fmt.Sprintf("a new %s namespace (outside is %s)", kind, outside), "%s", inside)
 		}
 		return pass()

@@ -45,6 +45,10 @@ var Mutants = []Mutant{
 		[]Edit{{"err = unix.Exec(path, command, os.Environ())",
 			"_ = unix.Exec // unused now\n\tc := exec.Command(path, command[1:]...)\n\tc.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr\n\tif err = c.Run(); err == nil {\n\t\treturn 0\n\t}", ""}}},
 
+	{"cli.exec", 3, "starts the command as a grandchild in a second PID namespace, where it is PID 1 with parent 0 and looks exec'd from inside",
+		[]Edit{{"err = unix.Exec(path, command, os.Environ())",
+			"_ = unix.Exec // unused now\n\tc := exec.Command(path, command[1:]...)\n\tc.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr\n\tc.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}\n\tif err = c.Run(); err == nil {\n\t\treturn 0\n\t}", ""}}},
+
 	{"uts.hostname", 2, "ignores --hostname",
 		[]Edit{dropCall("setHostname(cfg.hostname)")}},
 	{"uts.ns_new", 2, "forgets CLONE_NEWUTS",
@@ -180,8 +184,15 @@ var Mutants = []Mutant{
 			{"syscall.AllThreadsSyscall(trap, a1, a2, a3)", "syscall.RawSyscall(trap, a1, a2, a3)", "confine.go"}}},
 }
 
-// MutantName is the binary name of a mutant, unique per check.
-func MutantName(m Mutant) string { return "mutant-" + m.Check }
+// MutantName is the binary name of a mutant: mutant-CHECK for one made
+// from the check's own step, mutant-CHECK-stepNN for one made from a
+// later step (a check may have one of each).
+func MutantName(m Mutant) string {
+	if c, ok := Lookup(m.Check); ok && c.Step != m.Step {
+		return fmt.Sprintf("mutant-%s-step%02d", m.Check, m.Step)
+	}
+	return "mutant-" + m.Check
+}
 
 // MutatedSources returns the mutant's edited files (absolute path to new
 // source), or an error naming an edit that no longer matches exactly once.

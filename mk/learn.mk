@@ -20,7 +20,7 @@ exercise:
 
 stepcheck-bin:
 	@mkdir -p bin
-	@$(GO) build -o bin/stepcheck ./harness/cmd/stepcheck
+	@CGO_ENABLED=0 $(GO) build -o bin/stepcheck ./harness/cmd/stepcheck
 
 hint: deps stepcheck-bin
 	@$(SUDO) bin/stepcheck --step $(STEP) --hint $(if $(BIN),--bin $(BIN))

@@ -1,96 +1,10 @@
 // Command probe is run as a container's command by the stepbox harness.
-// It reports what it can see, or plays a simple part the checks need:
-//
-//	probe report [--look PATH]... [--read PATH]... [--burn DURATION] [--pause]
-//	             [--writable PATH]... [--create PATH]... [--connect ADDR]... [--serve ADDR]
-//	probe args ARG...   print the arguments it got, as a JSON array
-//	probe cat           copy stdin to stdout
-//	probe exit N        exit with status N
+// It reports what it can see, or plays a simple part the checks need
+// (see probe.Main for its command line).
 //
 // It is built static (CGO_ENABLED=0) so it runs in any root filesystem.
 package main
 
-import (
-	"encoding/json"
-	"flag"
-	"fmt"
-	"io"
-	"os"
-	"strconv"
-	"strings"
+import "github.com/stepbox/stepbox/harness/probe"
 
-	"github.com/stepbox/stepbox/harness/probe"
-)
-
-func main() {
-	if len(os.Args) < 2 {
-		fail(2, "usage: probe report|args|cat|exit ...")
-	}
-	switch os.Args[1] {
-	case "report":
-		report(os.Args[2:])
-	case "args":
-		printJSON(os.Args[2:])
-	case "cat":
-		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
-			fail(1, "probe cat: %v", err)
-		}
-	case "exit":
-		code, err := strconv.Atoi(strings.Join(os.Args[2:], ""))
-		if err != nil {
-			fail(2, "probe exit: want one number, got %q", os.Args[2:])
-		}
-		os.Exit(code)
-	default:
-		fail(2, "probe: unknown mode %q", os.Args[1])
-	}
-}
-
-type pathList []string
-
-func (p *pathList) String() string     { return strings.Join(*p, ",") }
-func (p *pathList) Set(s string) error { *p = append(*p, s); return nil }
-
-func report(args []string) {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	var opts probe.Options
-	fs.Var((*pathList)(&opts.Look), "look", "report whether PATH exists")
-	fs.Var((*pathList)(&opts.Read), "read", "report the content of PATH")
-	fs.DurationVar(&opts.Burn, "burn", 0, "spin on every CPU this long")
-	fs.Var((*pathList)(&opts.Writable), "writable", "report whether PATH opens for writing")
-	fs.Var((*pathList)(&opts.Create), "create", "create the new file PATH")
-	fs.Var((*pathList)(&opts.Connect), "connect", "exchange a token over TCP with ADDR")
-	securityFlags(fs, &opts)
-	serve := fs.String("serve", "", "answer --connect on ADDR (e.g. :7000) until the probe exits")
-	pause := fs.Bool("pause", false, "after the report, wait for stdin to close")
-	if err := fs.Parse(args); err != nil {
-		os.Exit(2)
-	}
-	if *serve != "" {
-		// Listen before reporting, so whoever reads the report can connect.
-		if err := probe.Serve(*serve); err != nil {
-			fail(1, "probe --serve: %v", err)
-		}
-	}
-	r := probe.Collect(opts)
-	r.Serving = *serve
-	printJSON(r)
-	if *pause {
-		// The harness inspects the container from the host side while the
-		// probe waits, then closes stdin to let it exit.
-		_, _ = io.Copy(io.Discard, os.Stdin)
-	}
-}
-
-func printJSON(v any) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		fail(1, "probe: %v", err)
-	}
-	fmt.Printf("%s\n", data)
-}
-
-func fail(code int, format string, args ...any) {
-	fmt.Fprintf(os.Stderr, format+"\n", args...)
-	os.Exit(code)
-}
+func main() { probe.Main() }

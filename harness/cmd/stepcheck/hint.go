@@ -41,11 +41,14 @@ func hint(w io.Writer, o options) error {
 		return nil
 	}
 	fmt.Fprintf(w, "FAIL %s: expected %s, got %s\n", last.ID, last.Expected, last.Got)
-	if _, ok := harness.Hints[last.ID]; !ok {
-		fmt.Fprintf(w, "Hint: %s\n", last.Hint)
+	if _, ok := harness.Hints[last.ID]; !ok || last.Cause != "" {
+		fmt.Fprintf(w, "Hint: %s\n", last.HintText())
 		return nil
 	}
-	path := filepath.Join(o.workspace, hintsFile)
+	path, err := hintsPath(o.workspace)
+	if err != nil {
+		return err
+	}
 	shown, err := loadHints(path)
 	if err != nil {
 		return err

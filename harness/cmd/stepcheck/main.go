@@ -24,9 +24,15 @@ import (
 	"strconv"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/probe"
 )
 
 func main() {
+	// Copied into a rootfs as /probe, this binary is the probe.
+	if filepath.Base(os.Args[0]) == "probe" {
+		probe.Main()
+		return
+	}
 	code := run(os.Args[1:], os.Stdout, os.Stderr)
 	_ = harness.RemoveBuilds()
 	os.Exit(code)
@@ -95,13 +101,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "stepcheck: %s\n", privilegeRemedy(problem, args))
 		return 1
 	}
+	useSelfAsProbe(stderr)
 	if o.workspace == "" {
 		root, err := harness.ModuleRoot()
-		if err != nil {
-			fmt.Fprintf(stderr, "stepcheck: %v\n", err)
+		switch {
+		case err == nil:
+			o.workspace = filepath.Join(root, "workspace")
+		case o.bin == "":
+			fmt.Fprintf(stderr, "stepcheck: outside a stepbox checkout there are no copies to check: give --bin PATH (%v)\n", err)
 			return 1
 		}
-		o.workspace = filepath.Join(root, "workspace")
 	}
 	switch {
 	case o.progress:
@@ -231,7 +240,7 @@ func printJSON(w io.Writer, verdicts []harness.Verdict) {
 	for _, v := range verdicts {
 		j := jsonVerdict{ID: v.ID, Step: v.Step, Pass: v.Pass}
 		if !v.Pass {
-			j.Expected, j.Got, j.Hint = v.Expected, v.Got, v.Hint
+			j.Expected, j.Got, j.Hint = v.Expected, v.Got, v.HintText()
 		}
 		out = append(out, j)
 	}
