@@ -1,9 +1,11 @@
 // Command vmtest runs the project's privileged tests in a second kernel:
-// a pinned Debian kernel booted directly under qemu-system-x86_64 with an
-// initramfs of static test binaries, on a pure cgroup v2 hierarchy. It
-// needs no root and no KVM.
+// a pinned Debian kernel booted directly under qemu-system-x86_64 (amd64)
+// or qemu-system-aarch64 (arm64) with an initramfs of static test
+// binaries, on a pure cgroup v2 hierarchy. It needs no root and no KVM;
+// it uses KVM when /dev/kvm opens and the guest is the host's own
+// architecture ($STEPBOX_QEMU_ACCEL=tcg forces software emulation).
 //
-//	vmtest [--timeout 30m] [--only steps/03-pid-mnt] [--break pid.one] [--log FILE]
+//	vmtest [--arch arm64] [--timeout 30m] [--only steps/03-pid-mnt] [--break pid.one] [--log FILE]
 //
 // Exit status: 0 every test passed; 1 the guest reported a failure;
 // 3 the run could not happen or the guest never reported (build error,
@@ -36,6 +38,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("vmtest", flag.ContinueOnError)
 	o := qemu.Options{Log: os.Stderr}
 	var only, logFile, work string
+	fs.StringVar(&o.Arch, "arch", "amd64", "the guest's architecture: "+strings.Join(qemu.ArchNames(), " or "))
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "hard limit on the whole VM run")
 	fs.DurationVar(&o.TestTimeout, "test-timeout", 10*time.Minute, "limit on each test binary in the guest")
 	fs.IntVar(&o.MemoryMB, "memory", 1024, "guest RAM in MiB")
@@ -43,7 +46,7 @@ func run(args []string) int {
 	fs.StringVar(&only, "only", "", "comma-separated test packages to run, e.g. steps/03-pid-mnt (default all)")
 	fs.StringVar(&o.RunPattern, "run", "", "-test.run pattern for every test binary")
 	fs.StringVar(&o.Break, "break", "", "replace the step binary with the known-bad program for this check, e.g. pid.one (the run must then fail)")
-	fs.StringVar(&o.KernelDeb, "kernel-deb", "", "kernel .deb to use instead of downloading "+qemu.KernelPackage)
+	fs.StringVar(&o.KernelDeb, "kernel-deb", "", "kernel .deb to use instead of downloading the guest's pinned linux-image")
 	fs.StringVar(&logFile, "log", "", "also write the guest console to this file")
 	fs.StringVar(&work, "work", "", "scratch directory (default: a new temporary one, removed afterwards)")
 	if err := fs.Parse(args); err != nil {

@@ -32,12 +32,16 @@ func loadModules(names []string) error {
 }
 
 // setupHost gives the guest what a host normally has: a hostname, an up
-// loopback interface, and the directories the tests expect.
+// loopback interface, the usual tools on PATH, and the directories the
+// tests expect.
 func setupHost() error {
 	if err := unix.Sethostname([]byte("stepbox-vm")); err != nil {
 		return fmt.Errorf("sethostname: %w", err)
 	}
 	if err := loopbackUp(); err != nil {
+		return err
+	}
+	if err := linkApplets(); err != nil {
 		return err
 	}
 	for _, dir := range []string{"/root", "/tmp/cache"} {

@@ -9,15 +9,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// With the pinned kernel in the cache (after one `make vm-test-qemu`),
-// the modules resolve with their dependencies first.
+// With a guest's pinned kernel in the cache (after one `make
+// vm-test-qemu`, with VM_ARCH=arm64 for arm64's), the modules resolve
+// with their dependencies first.
 func TestResolveModulesOrdersDependenciesFirst(t *testing.T) {
+	for _, name := range ArchNames() {
+		t.Run(name, func(t *testing.T) { resolveGuestModules(t, name) })
+	}
+}
+
+func resolveGuestModules(t *testing.T, arch string) {
 	cache, err := DefaultCache()
 	require.NoError(t, err)
-	dir := cache + "/kernel-" + KernelPackage + "_" + KernelVersion
+	a, err := LookArch(arch)
+	require.NoError(t, err)
+	dir := cache + "/kernel-" + a.Kernel.Package + "_" + a.Kernel.Version
 	k, err := findKernel(dir)
 	if err != nil {
-		t.Skipf("the pinned kernel is not unpacked in %s (run make vm-test-qemu once): %v", dir, err)
+		t.Skipf("the pinned %s kernel is not unpacked in %s (run make vm-test-qemu VM_ARCH=%s once): %v", arch, dir, arch, err)
 	}
 	mods, err := ResolveModules(k.Modules, GuestModules)
 	require.NoError(t, err)

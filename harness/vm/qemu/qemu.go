@@ -3,7 +3,6 @@ package qemu
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -15,20 +14,11 @@ import (
 	"github.com/stepbox/stepbox/harness/vm/guest"
 )
 
-// qemuBinary is the emulator; Debian's qemu-system-x86 package has it.
-const qemuBinary = "qemu-system-x86_64"
-
-// qemuRemedy is the one line printed when the emulator is missing.
-const qemuRemedy = "qemu-system-x86_64 not found: install it with `sudo apt-get install qemu-system-x86`"
-
-// KernelCmdline sends the console to the first serial port, keeps the
-// boot quiet, and makes a panic reboot at once, which -no-reboot turns
-// into qemu exiting: a crashed guest ends the run instead of hanging it.
-const KernelCmdline = "console=ttyS0 panic=-1 quiet"
-
 // Machine is one VM to boot.
 type Machine struct {
-	Kernel    string        // the bzImage
+	Arch      Arch
+	Accel     Accel
+	Kernel    string        // the kernel image
 	Initramfs string        // the cpio archive
 	MemoryMB  int           // guest RAM
 	CPUs      int           // guest CPUs
@@ -45,36 +35,40 @@ type Run struct {
 	ExitErr  error // qemu's own exit status, if not zero
 }
 
-// LookQemu finds the emulator or returns the one-line remedy.
-func LookQemu() (string, error) {
-	p, err := exec.LookPath(qemuBinary)
+// LookQemu finds the guest's emulator or returns the one-line remedy.
+func LookQemu(a Arch) (string, error) {
+	p, err := exec.LookPath(a.Qemu)
 	if err != nil {
-		return "", errors.New(qemuRemedy)
+		return "", fmt.Errorf("%s not found: install it with `sudo apt-get install %s`", a.Qemu, a.QemuPackage)
 	}
 	return p, nil
 }
 
 // Args is qemu's command line: direct kernel boot, no firmware disk, no
-// graphics, the serial console on stdout, and software emulation, which
-// works everywhere (no /dev/kvm needed).
+// graphics, the serial console on stdout, and the accelerator chosen
+// (software emulation, TCG, works everywhere; KVM needs /dev/kvm).
 func (m *Machine) Args() []string {
+	cpu := m.Arch.CPU
+	if m.Accel.Name == "tcg" && m.Arch.TCGCPUOpts != "" {
+		cpu += "," + m.Arch.TCGCPUOpts
+	}
 	return []string{
-		"-machine", "pc,accel=tcg",
-		"-cpu", "max",
+		"-machine", m.Arch.Machine + ",accel=" + m.Accel.Name,
+		"-cpu", cpu,
 		"-smp", strconv.Itoa(m.CPUs),
 		"-m", strconv.Itoa(m.MemoryMB),
 		"-nodefaults", "-nographic", "-no-reboot",
 		"-serial", "stdio",
 		"-kernel", m.Kernel,
 		"-initrd", m.Initramfs,
-		"-append", KernelCmdline,
+		"-append", m.Arch.KernelCmdline(),
 	}
 }
 
 // Boot runs the machine to the end (power-off, panic or timeout), copying
 // its console to m.Console and parsing the init's marker lines.
 func (m *Machine) Boot(ctx context.Context) (*Run, error) {
-	bin, err := LookQemu()
+	bin, err := LookQemu(m.Arch)
 	if err != nil {
 		return nil, err
 	}

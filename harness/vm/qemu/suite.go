@@ -17,6 +17,7 @@ import (
 
 // Options configure one run of the test suite in a VM.
 type Options struct {
+	Arch        string        // the guest's GOARCH: amd64 or arm64
 	Root        string        // the module root on the host
 	Cache       string        // where the kernel is kept between runs
 	Work        string        // scratch space for binaries and the initramfs
@@ -47,49 +48,67 @@ func DefaultCache() (string, error) {
 // RunSuite builds everything, boots the VM and returns what it reported.
 // An error means the run could not happen at all.
 func RunSuite(ctx context.Context, o Options) (*Run, error) {
-	if _, err := LookQemu(); err != nil {
+	arch, err := LookArch(o.Arch)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := LookQemu(arch); err != nil {
+		return nil, err
+	}
+	accel, err := ChooseAccel(arch.GOARCH)
+	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(o.Cache, 0o755); err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	var k *Kernel
-	err := o.phase("kernel "+KernelPackage, func() (err error) {
-		k, err = FetchKernel(o.Cache, o.KernelDeb)
+	var busybox string
+	err = o.phase("kernel "+arch.Kernel.Package, func() (err error) {
+		if k, err = FetchKernel(o.Cache, o.KernelDeb, arch); err != nil {
+			return err
+		}
+		busybox, err = FetchBusybox(o.Cache, arch)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	initramfs, err := o.buildImage(arch, k, busybox)
+	if err != nil {
+		return nil, err
+	}
+	m := &Machine{Arch: arch, Accel: accel, Kernel: k.Vmlinuz, Initramfs: initramfs,
+		MemoryMB: o.MemoryMB, CPUs: o.CPUs, Timeout: o.Timeout, Console: o.Console}
+	o.logf("booting %s under %s: %s %s", k.Release, accel, arch.Qemu, strings.Join(m.Args(), " "))
+	return m.Boot(ctx)
+}
+
+// buildImage compiles the guest's binaries and writes the initramfs.
+func (o *Options) buildImage(arch Arch, k *Kernel, busybox string) (string, error) {
 	mods, err := ResolveModules(k.Modules, GuestModules)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	var built *Built
-	if err := o.phase("build static binaries", func() (err error) {
-		built, err = BuildAll(o.Root, filepath.Join(o.Work, "bin"), "amd64")
+	if err := o.phase("build static binaries ("+arch.GOARCH+")", func() (err error) {
+		built, err = BuildAll(o.Root, filepath.Join(o.Work, "bin"), arch.GOARCH)
 		return err
 	}); err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := o.applyFilters(built); err != nil {
-		return nil, err
-	}
-	busybox, err := harness.FindBusybox()
-	if err != nil {
-		return nil, err
+		return "", err
 	}
 	initramfs := filepath.Join(o.Work, "initramfs.cpio")
 	img := &Image{Built: built, Busybox: busybox, Modules: mods, Root: o.Root, Manifest: o.manifest(built, mods)}
 	if err := o.phase("write initramfs", func() error { return WriteInitramfs(initramfs, img) }); err != nil {
-		return nil, err
+		return "", err
 	}
 	if info, err := os.Stat(initramfs); err == nil {
 		o.logf("initramfs: %d MiB, %d test binaries, modules %s", info.Size()>>20, len(built.Tests), moduleNames(mods))
 	}
-	m := &Machine{Kernel: k.Vmlinuz, Initramfs: initramfs, MemoryMB: o.MemoryMB, CPUs: o.CPUs, Timeout: o.Timeout, Console: o.Console}
-	o.logf("booting %s under TCG: %s %s", k.Release, qemuBinary, strings.Join(m.Args(), " "))
-	return m.Boot(ctx)
+	return initramfs, nil
 }
 
 // applyFilters narrows the tests to o.Only and applies o.Break.
