@@ -192,10 +192,14 @@ func StartSandbox(hideUnified bool) (*Sandbox, error) {
 	return s, nil
 }
 
-// Command is argv run inside the sandbox.
-func (s *Sandbox) Command(argv ...string) *exec.Cmd {
+// Command is argv run inside the sandbox, in /.
+func (s *Sandbox) Command(argv ...string) *exec.Cmd { return s.CommandIn("/", argv...) }
+
+// CommandIn is argv run inside the sandbox in the directory dir
+// (entering a mount namespace moves a process to its root).
+func (s *Sandbox) CommandIn(dir string, argv ...string) *exec.Cmd {
 	args := append([]string{"--target", strconv.Itoa(s.cmd.Process.Pid),
-		"--mount", "--uts", "--ipc", "--net", "--pid", "--"}, argv...)
+		"--mount", "--uts", "--ipc", "--net", "--pid", "--wd=" + dir, "--"}, argv...)
 	cmd := exec.Command("nsenter", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd

@@ -1,0 +1,274 @@
+// Command ociconformance runs the OCI runtime-tools validation suite
+// (v0.9.0, built by make oci-conformance into --tools) against step 11,
+// runc and crun in one run, and prints a table of test by runtime:
+//
+//	go run ./harness/cmd/ociconformance --tools DIR [--runtimes step-11,runc,crun]
+//	    [--only REGEXP] [--readme PATH | --no-readme] [--floor FILE] [--record] [--log FILE]
+//
+// A test passes fully when it exits 0, prints TAP and prints no "not ok"
+// line. Each test runs in a sandbox of its own (harness/oci: mount, PID,
+// UTS, IPC and network namespaces, a private /run; crun's without the
+// cgroup2 mount of a hybrid host, which it refuses) under the host guard,
+// and the cgroups the suite leaves are removed. The table goes into step
+// 11's README between its markers, and step 11's count is checked
+// against the floor recorded in --floor.
+//
+// Exit status: 0 done, 1 a run went wrong or step 11 is below its floor,
+// 2 usage. Needs root.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/oci"
+)
+
+// rootfsTarball is the suite's rootfs, which the build copies beside
+// the programs (the validation programs unpack it from their working
+// directory).
+var rootfsTarball = "rootfs-" + runtime.GOARCH + ".tar.gz"
+
+// target is a runtime under test.
+type target struct {
+	name, path  string
+	hideUnified bool
+}
+
+func (t target) title() string {
+	if v := version(t.path); v != "" {
+		return t.name + " " + v
+	}
+	return t.name
+}
+
+// version is what `--version` says first, like "1.1.5+ds1" from
+// "runc version 1.1.5+ds1"; step 11 prints its own.
+func version(path string) string {
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	if _, v, ok := strings.Cut(first, " version "); ok {
+		return v
+	}
+	return ""
+}
+
+func main() {
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	_ = harness.RemoveBuilds()
+	os.Exit(code)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("ociconformance", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	tools := flags.String("tools", "bin/oci-tools", "the built validation programs, runtimetest and "+rootfsTarball)
+	names := flags.String("runtimes", "step-11,runc,crun", "the runtimes, in the table's order")
+	only := flags.String("only", "", "run only the tests matching this regular expression")
+	timeout := flags.Duration("timeout", 2*time.Minute, "the longest one test may run")
+	readme := flags.String("readme", "", "the README whose table to rewrite (default: steps/11-*/README.md)")
+	noReadme := flags.Bool("no-readme", false, "leave the README alone")
+	floor := flags.String("floor", "", "the file holding step 11's recorded count: fail below it")
+	record := flags.Bool("record", false, "write step 11's count into --floor")
+	logPath := flags.String("log", "", "write every test's output here")
+	if err := flags.Parse(args); err != nil || flags.NArg() > 0 {
+		return 2
+	}
+	if problem := harness.PrivilegeProblem(); problem != "" {
+		fmt.Fprintf(stderr, "ociconformance: %s\n", problem)
+		return 1
+	}
+	fail := func(err error) int { fmt.Fprintf(stderr, "ociconformance: %v\n", err); return 1 }
+	var err error
+	if *tools, err = filepath.Abs(*tools); err != nil {
+		return fail(err)
+	}
+	all, err := tests(*tools)
+	if err != nil {
+		return fail(err)
+	}
+	pattern, err := regexp.Compile(*only)
+	if err != nil {
+		return fail(err)
+	}
+	var selected []string
+	for _, t := range all {
+		if pattern.MatchString(t) {
+			selected = append(selected, t)
+		}
+	}
+	targets, err := resolve(strings.Split(*names, ","))
+	if err != nil {
+		return fail(err)
+	}
+	// The guard also lists a tree that must not change: here the suite
+	// itself (the tests bring their own rootfs).
+	base := *tools
+	var log io.Writer = io.Discard
+	if *logPath != "" {
+		f, err := os.Create(*logPath)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		log = f
+	}
+
+	start := time.Now()
+	results := map[string]map[string]Result{}
+	spent := map[string]time.Duration{}
+	problems := 0
+	for _, test := range selected {
+		results[test] = map[string]Result{}
+		for _, t := range targets {
+			r, err := guarded(*tools, test, t, *timeout, base)
+			if err != nil {
+				fmt.Fprintf(stderr, "ociconformance: %s on %s: %v\n", test, t.name, err)
+				problems++
+			}
+			results[test][t.name] = r
+			spent[t.name] += r.Duration
+			fmt.Fprintf(stderr, "%-36s %-8s %-16s %5.1fs\n", test, t.name, r.Cell(), r.Duration.Seconds())
+			fmt.Fprintf(log, "==== %s on %s: %s (exit %d, %.1fs)\n%s\n", test, t.name, r.Cell(), r.Exit, r.Duration.Seconds(), r.Output)
+		}
+	}
+	text := table(selected, targets, results)
+	fmt.Fprint(stdout, text)
+	for _, t := range targets {
+		fmt.Fprintf(stdout, "%s passes %d of %d fully (%.0fs)\n", t.name, passes(results, t.name), len(selected), spent[t.name].Seconds())
+	}
+	fmt.Fprintf(stdout, "the run took %s\n", time.Since(start).Round(time.Second))
+
+	if !*noReadme && *only == "" {
+		if err := writeReadme(*readme, text); err != nil {
+			fmt.Fprintf(stderr, "ociconformance: the README is left as it was: %v\n", err)
+		}
+	}
+	if *only != "" || !hasStep(targets) {
+		*floor = "" // a partial run says nothing about the floor
+	}
+	if code := checkFloor(*floor, *record, results, stdout, stderr); code != 0 {
+		return code
+	}
+	if problems > 0 {
+		return fail(fmt.Errorf("%d runs went wrong (above)", problems))
+	}
+	return 0
+}
+
+// guarded runs one test under the host guard and removes the cgroups
+// the suite left.
+func guarded(tools, test string, t target, timeout time.Duration, base string) (Result, error) {
+	g, err := harness.StartGuard(base)
+	if err != nil {
+		return Result{}, err
+	}
+	before := suiteCgroups()
+	r, runErr := runOne(tools, test, t, timeout)
+	removed, cgErr := removeNewCgroups(before)
+	if len(removed) > 0 {
+		r.Output += fmt.Sprintf("\n(removed the cgroups it left: %s)\n", strings.Join(removed, " "))
+	}
+	var errs []string
+	for _, err := range []error{runErr, cgErr} {
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if diff := g.Finish(); diff != "" {
+		errs = append(errs, "host guard: "+diff)
+	}
+	if len(errs) > 0 {
+		return r, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return r, nil
+}
+
+// resolve finds each runtime: step-11 is built, the others are looked up
+// on PATH.
+func resolve(names []string) ([]target, error) {
+	var targets []target
+	for _, name := range names {
+		t := target{name: name, hideUnified: name == "crun"}
+		switch {
+		case name == harness.StepBinaryName(oci.Step):
+			path, err := harness.BuildStep(oci.Step)
+			if err != nil {
+				return nil, err
+			}
+			t.path = path
+		default:
+			path, err := exec.LookPath(name)
+			if err != nil {
+				return nil, fmt.Errorf("runtime %s: %w", name, err)
+			}
+			t.path = path
+		}
+		targets = append(targets, t)
+	}
+	return targets, nil
+}
+
+func writeReadme(path, text string) error {
+	if path == "" {
+		root, err := harness.ModuleRoot()
+		if err != nil {
+			return err
+		}
+		dir, err := harness.StepDir(root, oci.Step)
+		if err != nil {
+			return err
+		}
+		path = filepath.Join(root, dir, "README.md")
+	}
+	return rewriteReadme(path, text)
+}
+
+// checkFloor compares step 11's count with the recorded one, or records it.
+func checkFloor(path string, record bool, results map[string]map[string]Result, stdout, stderr io.Writer) int {
+	if path == "" {
+		return 0
+	}
+	name := harness.StepBinaryName(oci.Step)
+	got := passes(results, name)
+	if record {
+		if err := writeFloor(path, got); err != nil {
+			fmt.Fprintf(stderr, "ociconformance: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "recorded %d as %s's floor in %s\n", got, name, path)
+		return 0
+	}
+	want, err := readFloor(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "ociconformance: %v\n", err)
+		return 1
+	}
+	if got < want {
+		fmt.Fprintf(stderr, "ociconformance: %s passes %d tests fully, fewer than the %d recorded in %s\n", name, got, want, path)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s passes %d, at or above its floor of %d (%s)\n", name, got, want, path)
+	return 0
+}
+
+func hasStep(targets []target) bool {
+	for _, t := range targets {
+		if t.name == harness.StepBinaryName(oci.Step) {
+			return true
+		}
+	}
+	return false
+}
