@@ -150,6 +150,28 @@ var Catalogue = []Check{
 		"install the seccomp filter last, after every mount the runtime makes, and keep the calls ordinary programs need (clone without namespace flags, socket, bind)", checkOrdinary},
 	{"sec.exec", 10, "a process `exec` starts in a running container is as confined as the command: the same capabilities, no_new_privs and filter",
 		"confine the child before it becomes the init, on every thread (capset and prctl act on one thread: syscall.AllThreadsSyscall), so whatever the init starts inherits it", checkExecConfined},
+
+	// 11 the OCI runtime command line: create, start, state, kill, delete, exec
+	{"oci.create_waits", 11, "`create` returns with the container set up and its init waiting: state says created with the init's pid, and the command has not run",
+		"at create, set everything up in the init, then block it before the final execve on something only `start` releases (a FIFO or a socket in the container's state directory), and return", checkOCICreateWaits},
+	{"oci.start_runs", 11, "`start` lets the waiting init exec the command, once: a second start fails",
+		"in start, find the container's state, refuse unless it is created, and release the init's wait (open the FIFO, connect to the socket)", checkOCIStartRuns},
+	{"oci.state", 11, "`state` prints the spec's JSON (ociVersion, id, status, pid, bundle, annotations), and the status goes created, running, stopped",
+		"print specs.State from runtime-spec's Go types; compute the status each time: stopped once the process (same pid, same start time) is gone", checkOCIState},
+	{"oci.pid_file", 11, "`create --pid-file F` writes the init's pid to F before it returns, the pid state reports",
+		"write --pid-file at the end of create, once the init runs and waits (to a temporary name, then rename), with the pid you record in the state", checkOCIPidFile},
+	{"oci.kill", 11, "`kill ID SIGNAL` delivers that signal (names and numbers; SIGTERM by default) to the container's process",
+		"parse the signal (TERM, SIGTERM, 15) and kill(2) the pid the state records; with --all, every pid in the container's cgroup", checkOCIKill},
+	{"oci.delete", 11, "`delete` refuses a running container without --force, and removes a stopped one whole: its state and its cgroup (linux.cgroupsPath)",
+		"in delete, refuse unless the status is stopped (or kill it with --force and wait), then rmdir the container's cgroups and remove its state directory", checkOCIDelete},
+	{"oci.relative_root", 11, "a relative root.path is the bundle's directory's, whatever directory create runs from",
+		"join a relative root.path to the absolute --bundle directory (the spec says so), never to the working directory", checkOCIRelativeRoot},
+	{"oci.log_json", 11, "with --log FILE --log-format json an error is one line on stderr and a {\"level\":\"error\",\"msg\":...,\"time\":...} line in FILE",
+		"parse the global --log and --log-format before the command, and on every error append one JSON object (level, msg, time in RFC 3339) to the log as well as print the line", checkOCILogJSON},
+	{"oci.exec", 11, "`exec ID CMD` runs CMD inside the running container (its hostname, root and PID namespace) with exec's stdout and exit status",
+		"join the container process's namespaces (/proc/PID/ns/*) on a locked thread before starting the process, enter its root (/proc/PID/root), and wait for it", checkOCIExec},
+	{"oci.bad_bundle", 11, "a bundle without config.json, with invalid JSON, an unsupported ociVersion or a missing root, and an id already taken: create fails with one line and leaves nothing behind",
+		"check the bundle (config.json, its JSON, ociVersion 1.x, root.path) before creating anything; claim the id with mkdir, which fails if it exists; undo what a failed create made", checkOCIBadBundle},
 }
 
 // Lookup finds a check by ID.

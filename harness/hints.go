@@ -352,6 +352,58 @@ var Hints = map[string][HintLevels]string{
 		"Call confine in the child before it becomes the init, and make each prctl and capset on every thread with syscall.AllThreadsSyscall (build with CGO_ENABLED=0); install the filter with SECCOMP_FILTER_FLAG_TSYNC.",
 		"runtime.LockOSThread confines one thread: the command, started from it, is fine, but the init starts exec's processes from other goroutines, on threads that still hold every capability and no no_new_privs.",
 	},
+
+	// 11 the OCI runtime command line
+	"oci.create_waits": {
+		"`create` must return while the container waits: everything set up, the command not yet run. What does your init do between setting up and execve, and who tells it to go on?",
+		"Block the init before execve on something in the container's state directory that only `start` releases: runc's init opens a FIFO (exec.fifo) for writing, which blocks until start opens it for reading; a unix socket the init accept(2)s on works too. Pass its fd to the init, since after pivot_root the state directory is out of reach.",
+		"Returning from create only once the command has run (or running it at create and pretending at start) breaks engines: podman and containerd set up the network namespace between create and start, and a command that already ran saw no network.",
+	},
+	"oci.start_runs": {
+		"`start ID` must make the waiting init exec the command, and only once: a second start of the same container is an error.",
+		"Load the container's state, refuse unless it is created, then release the init: open the FIFO's read end (or connect to its socket) and wait until the init has exec'd; record the status running.",
+		"A start that only changes the state file, without reaching the init, returns 0 and nothing ever runs: engines then wait forever for the container's output.",
+	},
+	"oci.state": {
+		"`state ID` must print the spec's JSON, and its status must follow the process: created, running, then stopped once it has exited, even though nothing told the runtime it exited.",
+		"Marshal specs.State from github.com/opencontainers/runtime-spec/specs-go: ociVersion, id, status, pid, bundle (absolute), annotations (from config.json). Compute the status on each call: stopped when the recorded pid is gone (kill(pid, 0) fails with ESRCH, or /proc/PID/stat says Z or has another start time).",
+		"A status read only from the state file stays running forever: the runtime is not the container's parent and never learns of its exit. And PIDs are reused: keep the process's start time beside its pid.",
+	},
+	"oci.pid_file": {
+		"conmon and containerd's shim read --pid-file the moment create returns, to learn which process to watch. Is it there, and is it the init's pid?",
+		"At the end of create, once the init runs and waits, write its pid (as the host sees it) to the --pid-file, to a temporary name first and then rename(2), so a reader never sees an empty file.",
+		"Writing the pid file at start, or writing the runtime's own pid, leaves the engine watching nothing, or watching a process that exits at once: podman then says the container exited.",
+	},
+	"oci.kill": {
+		"`kill ID TERM` must reach the container's process as SIGTERM, so it can end by its own handler; `kill ID 9` and `kill ID KILL` must work too.",
+		"Parse the signal by name (TERM, SIGTERM) or number (15), default SIGTERM, and kill(2) the pid the state records; with --all, every pid in the container's cgroup.procs.",
+		"Always sending SIGKILL looks fine until a program needs to clean up: podman stop sends SIGTERM first and waits. And a PID namespace's PID 1 gets only the signals it has a handler for: a shell with a trap does.",
+	},
+	"oci.delete": {
+		"`delete ID` must refuse a container that still runs (unless --force), and remove a stopped one whole: state directory and cgroup.",
+		"Refuse unless the status is stopped; with --force, SIGKILL and wait until the process is gone. Then rmdir(2) the cgroup directory under each hierarchy (linux.cgroupsPath, deepest first), run the poststop hooks, and remove the state directory.",
+		"A cgroup directory cannot be removed with rm -r, only with rmdir, and only once no process is left in it; forgetting it leaves one empty cgroup per container on the host for good.",
+	},
+	"oci.relative_root": {
+		"root.path in config.json may be relative (\"rootfs\"). Relative to what? Run create from another directory than the bundle.",
+		"Make --bundle absolute first, then filepath.Join(bundle, root.path) when root.path is not absolute.",
+		"filepath.Abs(root.path) resolves against the runtime's working directory, which engines never set to the bundle: podman and containerd run the runtime from their own directories.",
+	},
+	"oci.log_json": {
+		"Engines do not read the runtime's stderr: they pass --log FILE --log-format json and report the last error line of FILE. Does your runtime write it?",
+		"Parse the global flags before the command; on every error, append one JSON object per line, {\"level\":\"error\",\"msg\":\"...\",\"time\":\"RFC 3339\"}, to the --log file, and still print the line on stderr.",
+		"A runtime that logs text (or nothing) under --log-format json fails with an empty message in ctr and podman: the user sees \"exit status 1\" and nothing else.",
+	},
+	"oci.exec": {
+		"A process started by `exec ID` must be inside the container: the container's hostname, root and processes, with exec's stdout and exit status.",
+		"On a locked OS thread, setns(2) into the namespaces of /proc/PID/ns (uts, ipc, net, cgroup, and pid, which applies to the thread's children), then start the process from that thread; put it in the container's cgroup; give it the container's root (chroot into /proc/PID/root) before it execs.",
+		"A Go program is multithreaded, and the kernel refuses setns into a mount or user namespace from a multithreaded process: runc does it in C before the Go runtime starts. setns on an unlocked goroutine changes a random thread.",
+	},
+	"oci.bad_bundle": {
+		"Try create with no config.json, with invalid JSON, with ociVersion 2.0.0, with a root.path that does not exist, and twice with the same id: each must fail with one clear line, and leave nothing.",
+		"Read config.json with the spec's Go types and check ociVersion and root.path before creating anything; claim the id with mkdir(2) of ROOT/ID, which fails with EEXIST when it is taken; on a later failure, kill the init and remove the cgroup and the directory.",
+		"Checking the bundle after the state directory or the cgroup exist leaves them behind when it fails; a second create of a taken id must not touch (or delete) the first container.",
+	},
 }
 
 // HintFor returns a check's hint at level (0-based), or an error for a

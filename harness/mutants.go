@@ -73,6 +73,16 @@ var Mutants = []Mutant{
 		[]Edit{dropCall("pivotRoot(cfg.rootfs)"), dropCall("detachOldRoot()")}},
 	{"root.host_hidden", 4, "never pivots into the rootfs",
 		[]Edit{dropCall("pivotRoot(cfg.rootfs)"), dropCall("detachOldRoot()")}},
+	{"root.host_hidden", 4, "calls chroot instead of pivot_root: a process with CAP_SYS_CHROOT climbs back out",
+		[]Edit{
+			{`if err := unix.PivotRoot(".", "."); err != nil {`, `if err := unix.Chroot("."); err != nil {`, ""},
+			{`unix.Unmount(".", unix.MNT_DETACH)`, "error(nil)", ""},
+		}},
+	{"root.host_hidden", 4, "pivots into an oldrootfs directory and leaves the old root mounted there, as the article does",
+		[]Edit{
+			{`if err := unix.PivotRoot(".", "."); err != nil {`, "_ = os.Mkdir(\"oldrootfs\", 0o700)\n\tif err := unix.PivotRoot(\".\", \"oldrootfs\"); err != nil {", ""},
+			{`unix.Unmount(".", unix.MNT_DETACH)`, "error(nil)", ""},
+		}},
 	{"root.oldroot_unmounted", 4, "leaves the old root mounted after pivot_root",
 		[]Edit{{`unix.Unmount(".", unix.MNT_DETACH)`, "error(nil)", ""}}},
 	{"root.oldroot_removed", 4, "pivots into an oldrootfs directory and leaves it there, as the article does",
@@ -182,18 +192,46 @@ var Mutants = []Mutant{
 		[]Edit{{"\"fmt\"\n\t\"syscall\"", "\"fmt\"\n\t\"runtime\"\n\t\"syscall\"", "confine.go"},
 			{"func confine(cfg config) error {\n", "func confine(cfg config) error {\n\truntime.LockOSThread()\n", "confine.go"},
 			{"syscall.AllThreadsSyscall(trap, a1, a2, a3)", "syscall.RawSyscall(trap, a1, a2, a3)", "confine.go"}}},
+
+	{"oci.create_waits", 11, "never waits for start: the init execs the command as soon as create has set it up",
+		[]Edit{{"connFD, err := acceptStart(startFD)", "connFD, err := unix.Open(\"/dev/null\", unix.O_WRONLY, 0)", "ocistart.go"}}},
+	{"oci.start_runs", 11, "start records the container as running without ever releasing the init",
+		[]Edit{{"answer, err := knock(r.dir)", "answer, err := \"\", error(nil)", "ocistart.go"}}},
+	{"oci.state", 11, "reports the status recorded in the state file, never noticing the process has exited",
+		[]Edit{{"if r.Status == statusStopped || !r.alive() {", "if r.Status == statusStopped {", "ocistate.go"}}},
+	{"oci.pid_file", 11, "ignores --pid-file",
+		[]Edit{{"if err := writePidFile(o.pidFile, r.Pid); err != nil {", "if err := error(nil); err != nil {", "ocicreate.go"}}},
+	{"oci.kill", 11, "always sends SIGKILL, whatever signal kill was given",
+		[]Edit{{"if err := unix.Kill(r.Pid, sig); err != nil", "if err := unix.Kill(r.Pid, unix.SIGKILL); err != nil", "ocicmds.go"}}},
+	{"oci.delete", 11, "delete removes the state but forgets the container's cgroups",
+		[]Edit{{"\tremoveCgroups(r)\n\tr.Status = statusStopped", "\tr.Status = statusStopped", "ocicmds.go"}}},
+	{"oci.relative_root", 11, "resolves a relative root.path against the working directory, not the bundle",
+		[]Edit{{"b.rootfs = filepath.Join(abs, b.rootfs)", "b.rootfs, _ = filepath.Abs(b.rootfs)", "ocibundle.go"}}},
+	{"oci.log_json", 11, "writes text log lines whatever --log-format says",
+		[]Edit{{"if !ociLog.json {", "if true {", "ocilog.go"}}},
+	{"oci.exec", 11, "starts exec's process in the container's root but in the runtime's own namespaces",
+		[]Edit{{"return joinNamespace(specs.LinuxNamespace{Type: t, Path: theirs})", "return nil", "ociexec.go"}}},
+	{"oci.bad_bundle", 11, "takes any ociVersion, 2.0.0 included",
+		[]Edit{{"case !specVersion.MatchString(spec.Version):", "case false:", "ocibundle.go"}}},
 }
 
-// MutantName is the binary name of a mutant: mutant-CHECK for one made
-// from the check's own step, mutant-CHECK-stepNN for one made from a
-// later step (a check may have one of each).
+// MutantName is the binary name of a mutant: mutant-CHECK for the first
+// of its check in Mutants, mutant-CHECK-2, -3, ... for the others.
 func MutantName(m Mutant) string {
-	if c, ok := Lookup(m.Check); ok && c.Step != m.Step {
-		return fmt.Sprintf("mutant-%s-step%02d", m.Check, m.Step)
+	n := 0
+	for _, other := range Mutants {
+		if other.Check == m.Check {
+			n++
+		}
+		if other.Check == m.Check && other.Defect == m.Defect {
+			break
+		}
 	}
-	return "mutant-" + m.Check
+	if n <= 1 {
+		return "mutant-" + m.Check
+	}
+	return fmt.Sprintf("mutant-%s-%d", m.Check, n)
 }
-
 // MutatedSources returns the mutant's edited files (absolute path to new
 // source), or an error naming an edit that no longer matches exactly once.
 func MutatedSources(root string, m Mutant) (map[string]string, error) {
