@@ -140,10 +140,11 @@ func (e *Env) report() (*Result, Outcome) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.standard == nil {
-		res, err := e.Run(Invocation{
-			Flags: e.runFlags(),
-			Probe: []string{"report", "--look", e.hostMarker(), "--read", rootfsTokenFile},
-		})
+		probeArgs := []string{"report", "--look", e.hostMarker(), "--read", rootfsTokenFile}
+		if e.Step >= 4 {
+			probeArgs = append(probeArgs, "--escape", e.hostMarker())
+		}
+		res, err := e.Run(Invocation{Flags: e.runFlags(), Probe: probeArgs})
 		if err != nil {
 			return nil, fail("the probe to run", "a harness error: %v", err)
 		}

@@ -32,6 +32,16 @@ func checkHostHidden(e *Env) Outcome {
 	if seen, ok := res.Report.Exists[e.hostMarker()]; !ok || seen {
 		return fail(fmt.Sprintf("the host file %s to be invisible", e.hostMarker()), "the container can see it")
 	}
+	// Invisible at its path is not enough: the host's tree may still be
+	// mounted elsewhere (the old root), or a chroot may be climbed out of.
+	hunt := res.Report.Escape
+	if hunt == nil {
+		return fail("the probe's hunt for the host file", "no answer: %s", res.Describe())
+	}
+	if len(hunt.Found) > 0 {
+		return fail(fmt.Sprintf("the host file %s unreachable from the container", e.hostMarker()),
+			"it is reachable at %s", strings.Join(hunt.Found, " and "))
+	}
 	return pass()
 }
 

@@ -70,3 +70,16 @@ func TestChecksRejectMutants(t *testing.T) {
 		})
 	}
 }
+
+// Every known-bad program has a binary name of its own: the VM backends
+// build them all into one directory.
+func TestMutantNamesAreUnique(t *testing.T) {
+	seen := map[string]string{}
+	for _, m := range Mutants {
+		name := MutantName(m)
+		if prev, ok := seen[name]; ok {
+			t.Errorf("%s names both %q and %q", name, prev, m.Defect)
+		}
+		seen[name] = m.Defect
+	}
+}

@@ -101,4 +101,5 @@ func fail(code int, format string, args ...any) {
 func securityFlags(fs *flag.FlagSet, opts *Options) {
 	fs.Var((*pathList)(&opts.Peek), "peek", "report what PATH reads: empty, read N bytes, absent or the error")
 	fs.BoolVar(&opts.Attacks, "attacks", false, "run step 10's attacks and report how each ended")
+	fs.StringVar(&opts.Escape, "escape", "", "last, hunt for the host file PATH under every mount and by climbing out of a chroot")
 }

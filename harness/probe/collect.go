@@ -26,6 +26,10 @@ type Options struct {
 
 	Peek    []string // paths to read the start of (step 10's masked paths)
 	Attacks bool     // run step 10's attacks (attacks.go)
+
+	// Escape is a host path to hunt for, last of all: under every mount
+	// point, and after the classic climb out of a chroot (escape.go).
+	Escape string
 }
 
 // namespaceKinds are the entries of /proc/self/ns the checks compare.
@@ -75,6 +79,10 @@ func Collect(opts Options) *Report {
 	if opts.Burn > 0 {
 		b := burn(opts.Burn)
 		r.Burn = &b
+	}
+	if opts.Escape != "" {
+		// Last: the climb changes this process's root.
+		r.Escape = hunt(opts.Escape, r.Mounts)
 	}
 	return r
 }

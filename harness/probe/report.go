@@ -40,6 +40,8 @@ type Report struct {
 	// Step 10: what the masked paths read, and how each attack ended.
 	Peeked  map[string]string `json:"peeked,omitempty"`  // --peek path: "empty", "read N bytes", "absent" or the error
 	Attacks map[string]string `json:"attacks,omitempty"` // --attacks: attack name: "ok" or the error's name
+	// Step 04: where a host file was still reachable (--escape).
+	Escape *Escape `json:"escape,omitempty"`
 	// Problems lists what the probe could not read, e.g. a missing /proc.
 	Problems []string `json:"problems,omitempty"`
 }
