@@ -232,6 +232,7 @@ func MutantName(m Mutant) string {
 	}
 	return fmt.Sprintf("mutant-%s-%d", m.Check, n)
 }
+
 // MutatedSources returns the mutant's edited files (absolute path to new
 // source), or an error naming an edit that no longer matches exactly once.
 func MutatedSources(root string, m Mutant) (map[string]string, error) {
