@@ -120,7 +120,7 @@ func makeRows(root, tmp, rootfs string, cfg Config, res *Result) ([]*Row, func()
 	crunStart, crunNote, launcher := crunStarter()
 	rows := append(baseRows(rootfs), goFloorRow(root, binDir, rootfs))
 	rows = append(rows, steps...)
-	rows = append(rows, ociRows(tmp, rootfs, cfg.CPUs, crunStart, crunNote, cfg.Timeout)...)
+	rows = append(rows, ociRows(tmp, rootfs, cfg.CPUs, crunStart, crunNote, cfg.Timeout, builtStep(steps, 11))...)
 	res.Versions = toolVersions()
 	closeRows := func() {
 		sweepRuntimeState(rows, cfg.Timeout)

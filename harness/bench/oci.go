@@ -5,64 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// A minimal subset of the OCI runtime spec (config.json), written by hand
-// so the bench needs no new module: only the fields runc and crun need to
-// run /bin/true with the namespaces of step 05.
-
-type ociSpec struct {
-	OCIVersion string     `json:"ociVersion"`
-	Process    ociProcess `json:"process"`
-	Root       ociRoot    `json:"root"`
-	Hostname   string     `json:"hostname"`
-	Mounts     []ociMount `json:"mounts"`
-	Linux      ociLinux   `json:"linux"`
-}
-
-type ociProcess struct {
-	Terminal bool     `json:"terminal"`
-	User     ociUser  `json:"user"`
-	Args     []string `json:"args"`
-	Env      []string `json:"env"`
-	Cwd      string   `json:"cwd"`
-}
-
-type ociUser struct {
-	UID int `json:"uid"`
-	GID int `json:"gid"`
-}
-
-type ociRoot struct {
-	Path     string `json:"path"`
-	Readonly bool   `json:"readonly"`
-}
-
-type ociMount struct {
-	Destination string   `json:"destination"`
-	Type        string   `json:"type"`
-	Source      string   `json:"source"`
-	Options     []string `json:"options,omitempty"`
-}
-
-type ociLinux struct {
-	Namespaces  []ociNamespace `json:"namespaces"`
-	CgroupsPath string         `json:"cgroupsPath,omitempty"`
-	Resources   *ociResources  `json:"resources,omitempty"`
-}
-
-type ociNamespace struct {
-	Type string `json:"type"`
-}
-
-type ociResources struct {
-	CPU *ociCPU `json:"cpu,omitempty"`
-}
-
-type ociCPU struct {
-	Quota  int64  `json:"quota"`
-	Period uint64 `json:"period"`
-}
+// The bundle's config.json, written with the runtime spec's own Go
+// types: only the fields runc, crun and step 11 need to run /bin/true
+// with the namespaces of step 05.
 
 // ociOptions is what varies between bundles.
 type ociOptions struct {
@@ -80,32 +29,30 @@ const cpuPeriod = 100000
 // as in the steps), a fresh /proc and a tmpfs /dev (the runtime fills in
 // the standard devices), and, like step 05's cgroup, a CPU quota. No
 // terminal: stdio are the bench's, as for every other row.
-func newOCISpec(o ociOptions) ociSpec {
-	spec := ociSpec{
-		OCIVersion: "1.0.2",
-		Process: ociProcess{
+func newOCISpec(o ociOptions) specs.Spec {
+	spec := specs.Spec{
+		Version: specs.Version,
+		Process: &specs.Process{
 			Args: o.Args,
 			Env:  []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"},
 			Cwd:  "/",
 		},
-		Root:     ociRoot{Path: o.Rootfs},
+		Root:     &specs.Root{Path: o.Rootfs},
 		Hostname: "bench",
-		Mounts: []ociMount{
+		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
 			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		},
-		Linux: ociLinux{
-			Namespaces: []ociNamespace{
-				{Type: "pid"}, {Type: "mount"}, {Type: "uts"}, {Type: "ipc"},
+		Linux: &specs.Linux{
+			Namespaces: []specs.LinuxNamespace{
+				{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}, {Type: specs.UTSNamespace}, {Type: specs.IPCNamespace},
 			},
 			CgroupsPath: o.CgroupPath,
 		},
 	}
 	if o.CPUs > 0 {
-		spec.Linux.Resources = &ociResources{CPU: &ociCPU{
-			Quota:  int64(o.CPUs * cpuPeriod),
-			Period: cpuPeriod,
-		}}
+		quota, period := int64(o.CPUs*cpuPeriod), uint64(cpuPeriod)
+		spec.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: &quota, Period: &period}}
 	}
 	return spec
 }

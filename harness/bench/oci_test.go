@@ -25,8 +25,8 @@ func TestWriteBundle(t *testing.T) {
 		t.Fatalf("config.json is not JSON: %v", err)
 	}
 	process := got["process"].(map[string]any)
-	if process["terminal"] != false {
-		t.Errorf("process.terminal = %v, want false", process["terminal"])
+	if terminal, ok := process["terminal"]; ok && terminal != false {
+		t.Errorf("process.terminal = %v, want false or absent", terminal)
 	}
 	if args := process["args"].([]any); len(args) != 1 || args[0] != "/bin/true" {
 		t.Errorf("process.args = %v", args)

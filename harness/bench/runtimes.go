@@ -8,9 +8,11 @@ import (
 	"time"
 )
 
-// ociRuntime describes runc or crun: both take the same command line.
+// ociRuntime describes runc, crun or step 11: all take the same
+// command line.
 type ociRuntime struct {
 	name  string
+	bin   string  // its path; "" looks name up on PATH
 	start starter // how to start it; crun needs a private mount namespace
 	note  string  // a caveat shown in the report
 }
@@ -19,10 +21,15 @@ type ociRuntime struct {
 // bundle (config.json) pointing at the shared rootfs, and its own cgroup
 // path named stepbox-bench-*, so a leak is easy to spot and to clean.
 // The bench installs nothing: a missing runtime is a skipped row.
-func ociRows(tmp, rootfs string, cpus float64, crunStart starter, crunNote string, timeout time.Duration) []*Row {
+// step11 is step 11's binary (the step's OCI command line, on the same
+// bundle as runc and crun), or "" when it did not build.
+func ociRows(tmp, rootfs string, cpus float64, crunStart starter, crunNote string, timeout time.Duration, step11 string) []*Row {
 	runtimes := []ociRuntime{
 		{name: "runc"},
 		{name: "crun", start: crunStart, note: crunNote},
+	}
+	if step11 != "" {
+		runtimes = append(runtimes, ociRuntime{name: "step-11-oci", bin: step11})
 	}
 	var rows []*Row
 	for _, rt := range runtimes {
@@ -33,9 +40,12 @@ func ociRows(tmp, rootfs string, cpus float64, crunStart starter, crunNote strin
 
 // ociRow prepares one runtime's row.
 func ociRow(rt ociRuntime, tmp, rootfs string, cpus float64, timeout time.Duration) *Row {
-	bin, err := exec.LookPath(rt.name)
-	if err != nil {
-		return &Row{Name: rt.name, Note: "not installed (apt-get install " + rt.name + ")"}
+	bin := rt.bin
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath(rt.name); err != nil {
+			return &Row{Name: rt.name, Note: "not installed (apt-get install " + rt.name + ")"}
+		}
 	}
 	if rt.start == nil && rt.note != "" {
 		return &Row{Name: rt.name, Note: rt.note}
@@ -52,7 +62,7 @@ func ociRow(rt ociRuntime, tmp, rootfs string, cpus float64, timeout time.Durati
 	}
 	return &Row{
 		Name:    rt.name,
-		Command: rt.name + " run --bundle BUNDLE ID",
+		Command: filepath.Base(bin) + " run --bundle BUNDLE ID",
 		Note:    rt.note,
 		args:    func(id string) []string { return []string{bin, "run", "--bundle", bundle, id} },
 		start:   rt.start,

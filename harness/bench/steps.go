@@ -97,3 +97,14 @@ func stepRows(root, binDir, rootfs string, cpus float64) ([]*Row, error) {
 	}
 	return rows, nil
 }
+
+// builtStep is the binary of step n among the step rows, or "" when
+// that step is missing or did not build.
+func builtStep(rows []*Row, n int) string {
+	for _, r := range rows {
+		if r.step == n && !r.skipped() {
+			return r.args("")[0]
+		}
+	}
+	return ""
+}
