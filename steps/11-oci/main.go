@@ -1,5 +1,11 @@
 //go:build linux
 
+// Step 11 of stepbox: step 10, which also speaks the OCI runtime command
+// line (create, start, state, kill, delete, run, exec on a bundle's
+// config.json; oci.go and the oci*.go files), so that podman, containerd
+// and the OCI runtime-tools suite can drive it. dispatch hands those
+// command lines to dispatchOCI; the course's own, below, is unchanged.
+//
 // Step 10 of stepbox: the container's root can no longer reach the
 // host's kernel. Before the child execs the command or becomes the
 // init, it drops its capabilities to a small default set (caps.go), sets
