@@ -196,10 +196,13 @@ func StartSandbox(hideUnified bool) (*Sandbox, error) {
 func (s *Sandbox) Command(argv ...string) *exec.Cmd { return s.CommandIn("/", argv...) }
 
 // CommandIn is argv run inside the sandbox in the directory dir
-// (entering a mount namespace moves a process to its root).
+// (entering a mount namespace moves a process to its root). Not with
+// nsenter --wd: it opens the directory before entering, so the working
+// directory would be the host's mount, unreachable from the sandbox's
+// namespace, and getcwd(2) would fail. env(1) changes it after.
 func (s *Sandbox) CommandIn(dir string, argv ...string) *exec.Cmd {
 	args := append([]string{"--target", strconv.Itoa(s.cmd.Process.Pid),
-		"--mount", "--uts", "--ipc", "--net", "--pid", "--wd=" + dir, "--"}, argv...)
+		"--mount", "--uts", "--ipc", "--net", "--pid", "--", "env", "--chdir=" + dir, "--"}, argv...)
 	cmd := exec.Command("nsenter", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
