@@ -42,23 +42,30 @@ var rootfsTarball = "rootfs-" + runtime.GOARCH + ".tar.gz"
 type target struct {
 	name, path  string
 	hideUnified bool
+	version     string
 }
 
 func (t target) title() string {
-	if v := version(t.path); v != "" {
-		return t.name + " " + v
+	if t.version != "" {
+		return t.name + " " + t.version
 	}
 	return t.name
 }
 
-// version is what `--version` says first, like "1.1.5+ds1" from
-// "runc version 1.1.5+ds1"; step 11 prints its own.
-func version(path string) string {
-	out, err := exec.Command(path, "--version").Output()
+// versionOf is what `--version` says first, like "1.1.5+ds1" from
+// "runc version 1.1.5+ds1". It asks in a sandbox: crun makes /run/crun
+// even for --version.
+func versionOf(t target) string {
+	sb, err := oci.StartSandbox(t.hideUnified)
 	if err != nil {
 		return ""
 	}
-	first, _, _ := strings.Cut(string(out), "\n")
+	defer sb.Close()
+	r, err := sb.Run(t.path, "--version")
+	if err != nil || r.Exit != 0 {
+		return ""
+	}
+	first, _, _ := strings.Cut(r.Stdout, "\n")
 	if _, v, ok := strings.Cut(first, " version "); ok {
 		return v
 	}
@@ -216,6 +223,7 @@ func resolve(names []string) ([]target, error) {
 			}
 			t.path = path
 		}
+		t.version = versionOf(t)
 		targets = append(targets, t)
 	}
 	return targets, nil

@@ -73,7 +73,8 @@ func (r Result) Cell() string {
 	return string(r.Outcome)
 }
 
-// tests lists the validation programs in dir: every file but runtimetest.
+// tests lists the validation programs in dir: every executable but
+// runtimetest (beside them: the rootfs tarball and the build's stamp).
 func tests(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -81,7 +82,11 @@ func tests(dir string) ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && e.Name() != "runtimetest" && !strings.HasPrefix(e.Name(), ".") {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
+			continue
+		}
+		if e.Name() != "runtimetest" && !strings.HasPrefix(e.Name(), ".") {
 			names = append(names, e.Name())
 		}
 	}

@@ -75,3 +75,19 @@ func TestFloor(t *testing.T) {
 	require.NoError(t, writeFloor(path, 0))
 	assert.Equal(t, 0, checkFloor(path, false, results, &out, &errOut))
 }
+
+func TestTestsAreTheExecutables(t *testing.T) {
+	dir := t.TempDir()
+	for name, mode := range map[string]os.FileMode{
+		"create": 0o755, "state": 0o755, "runtimetest": 0o755, rootfsTarball: 0o644, ".built": 0o644,
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), nil, mode))
+	}
+	got, err := tests(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"create", "state"}, got)
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "runtimetest")))
+	_, err = tests(dir)
+	assert.ErrorContains(t, err, "no runtimetest")
+}
