@@ -45,6 +45,8 @@ func run(args []string) int {
 	fs.IntVar(&o.CPUs, "cpus", 2, "guest CPUs")
 	fs.StringVar(&only, "only", "", "comma-separated test packages to run, e.g. steps/03-pid-mnt (default all)")
 	fs.StringVar(&o.RunPattern, "run", "", "-test.run pattern for every test binary")
+	fs.StringVar(&o.HarnessRun, "harness-run", "", "-test.run pattern for the harness package only, e.g. TestChecksRejectMutants (the mutant proof)")
+	fs.BoolVar(&o.OwnChecks, "own-checks", false, "each step's test runs only the checks its own lesson adds, not every earlier step's too")
 	fs.StringVar(&o.Break, "break", "", "replace the step binary with the known-bad program for this check, e.g. pid.one (the run must then fail)")
 	fs.StringVar(&o.KernelDeb, "kernel-deb", "", "kernel .deb to use instead of downloading the guest's pinned linux-image")
 	fs.StringVar(&logFile, "log", "", "also write the guest console to this file")

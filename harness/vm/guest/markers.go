@@ -65,7 +65,12 @@ type Summary struct {
 	Result   bool      // a RESULT line was seen
 	Pass     int
 	Fail     int
+	current  string // the test binary between its BEGIN and END lines
 }
+
+// noTests is what a Go test binary prints, and then passes, when its
+// -test.run pattern matches no test.
+const noTests = "testing: warning: no tests to run"
 
 // Feed reads one console line into the summary. Lines that are not
 // markers are ignored; a carriage return from the tty is dropped.
@@ -77,7 +82,10 @@ func (s *Summary) Feed(line string) {
 	case MarkBooted:
 		s.Booted = true
 		s.Uptime = floatField(fields, "uptime")
+	case MarkBegin:
+		s.current = rest
 	case MarkEnd:
+		s.current = ""
 		if len(fields) >= 2 {
 			s.Outcomes = append(s.Outcomes, Outcome{
 				Name:    fields[0],
@@ -92,6 +100,10 @@ func (s *Summary) Feed(line string) {
 		s.Result = true
 		s.Pass = int(floatField(fields, "pass"))
 		s.Fail = int(floatField(fields, "fail"))
+	}
+	// A binary that ran nothing proved nothing, whatever its exit status.
+	if strings.TrimSpace(line) == noTests && s.current != "" {
+		s.Errors = append(s.Errors, s.current+": no test matched its -test.run pattern")
 	}
 }
 

@@ -41,3 +41,24 @@ func TestSummaryNeedsAResult(t *testing.T) {
 	assert.Equal(t, []string{"loading veth: no such file"}, s.Errors)
 	assert.False(t, s.OK(), "an init error must not pass")
 }
+
+// A -test.run pattern that matches nothing makes a test binary pass
+// having run nothing: that must not count as a pass.
+func TestSummaryRefusesABinaryThatRanNothing(t *testing.T) {
+	var s Summary
+	for _, line := range []string{
+		BootedLine(3, 1),
+		BeginLine("harness"),
+		"testing: warning: no tests to run",
+		"PASS",
+		EndLine("harness", true, 0, 0.1),
+		ResultLine(2, 0),
+	} {
+		s.Feed(line)
+	}
+	assert.Equal(t, []string{"harness: no test matched its -test.run pattern"}, s.Errors)
+	assert.False(t, s.OK())
+	var outside Summary
+	outside.Feed("testing: warning: no tests to run")
+	assert.Empty(t, outside.Errors, "only inside a test binary's section")
+}

@@ -102,3 +102,17 @@ func TestQemuArgsEndTheVMOnPanic(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// --harness-run narrows the harness package only, and --own-checks
+// reaches every step's test through the environment.
+func TestManifestNarrowsTheHarnessOnly(t *testing.T) {
+	built := &Built{Tests: []TestPackage{{Name: "harness", Bin: "h.test"}, {Name: "steps/03-pid-mnt", Bin: "s.test"}}}
+	o := &Options{TestTimeout: time.Minute, HarnessRun: "^TestChecksRejectMutants$", OwnChecks: true}
+	m := o.manifest(built, nil)
+	require.Len(t, m.Tests, 2)
+	assert.Contains(t, m.Tests[0].Args, "-test.run=^TestChecksRejectMutants$")
+	for _, a := range m.Tests[1].Args {
+		assert.NotContains(t, a, "-test.run", "a step's test is not narrowed by --harness-run")
+	}
+	assert.True(t, slices.Contains(m.Env, harness.StepChecksEnv+"=own"), m.Env)
+}

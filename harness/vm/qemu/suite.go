@@ -28,6 +28,8 @@ type Options struct {
 	CPUs        int
 	Only        []string  // test packages to run ("steps/03-pid-mnt"); all when empty
 	RunPattern  string    // -test.run for every test binary
+	HarnessRun  string    // -test.run for the harness package only (instead of RunPattern)
+	OwnChecks   bool      // each step's test runs only its own lesson's checks (harness.StepChecksEnv)
 	Break       string    // a check ID: its mutant replaces the step binary
 	Log         io.Writer // progress lines
 	Console     io.Writer // the guest's console
@@ -163,14 +165,21 @@ func (o *Options) manifest(b *Built, mods []Module) guest.Manifest {
 		},
 		TestTimeout: guest.Duration{Duration: o.TestTimeout + 30*time.Second},
 	}
+	if o.OwnChecks {
+		m.Env = append(m.Env, harness.StepChecksEnv+"=own")
+	}
 	for _, mod := range mods {
 		m.Modules = append(m.Modules, mod.Name)
 	}
-	args := []string{"-test.v", "-test.timeout=" + o.TestTimeout.String()}
-	if o.RunPattern != "" {
-		args = append(args, "-test.run="+o.RunPattern)
-	}
 	for _, t := range b.Tests {
+		args := []string{"-test.v", "-test.timeout=" + o.TestTimeout.String()}
+		run := o.RunPattern
+		if t.Name == "harness" && o.HarnessRun != "" {
+			run = o.HarnessRun
+		}
+		if run != "" {
+			args = append(args, "-test.run="+run)
+		}
 		m.Tests = append(m.Tests, guest.Test{
 			Name: t.Name,
 			Bin:  guestTestBin(t),
