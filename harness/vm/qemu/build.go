@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -76,29 +77,39 @@ func StepFolders(root string) (names []string, numbers []int, err error) {
 
 // BuildAll compiles, into out, the init, one test binary per step folder
 // and for ./harness, and the prebuilt binaries the harness looks up in
-// $STEPBOX_PREBUILT. Test binaries build two at a time, alongside the
-// harness's own builds. goarch is the guest's GOARCH: amd64 for the QEMU
-// backend, whatever the guest reports for the Vagrant backend.
+// $STEPBOX_PREBUILT. goarch is the guest's GOARCH: the QEMU guest's, or
+// whatever the guest reports for the Vagrant backend.
 func BuildAll(root, out, goarch string) (*Built, error) {
+	return BuildFor(root, out, goarch, nil, "")
+}
+
+// BuildFor is BuildAll for the test packages in only (all when empty),
+// with only the prebuilt binaries their tests use: a step's test needs
+// its step and the probe; the harness's tests need every step and every
+// mutant. breakCheck's mutant is built too, for BreakStep. Test binaries
+// build two at a time, alongside the harness's own builds.
+func BuildFor(root, out, goarch string, only []string, breakCheck string) (*Built, error) {
 	folders, steps, err := StepFolders(root)
 	if err != nil {
 		return nil, err
 	}
+	pkgs, err := selectPackages(root, append([]string{"harness"}, folders...), only)
+	if err != nil {
+		return nil, err
+	}
+	want := prebuiltFor(pkgs, folders, steps, breakCheck)
 	// Snapshot the environment now: BuildPrebuilt changes TMPDIR for the
 	// harness's builds while these run.
 	env := append(os.Environ(), envList(crossEnv(goarch))...)
-	b := &Built{Init: filepath.Join(out, "init"), Prebuilt: filepath.Join(out, "prebuilt"), Steps: steps}
+	b := &Built{Init: filepath.Join(out, "init"), Prebuilt: filepath.Join(out, "prebuilt"), Steps: want.steps}
 	if err := os.MkdirAll(filepath.Join(out, "tests"), 0o755); err != nil {
 		return nil, err
 	}
 	jobs := []func() error{
 		func() error { return goCmd(root, env, "build", "-o", b.Init, "./harness/vm/guestinit") },
-		func() error { return BuildPrebuilt(b.Prebuilt, steps, goarch) },
+		func() error { return BuildPrebuilt(b.Prebuilt, want.steps, want.mutants, goarch) },
 	}
-	for _, pkg := range append([]string{"harness"}, folders...) {
-		if !hasTests(filepath.Join(root, pkg)) {
-			continue
-		}
+	for _, pkg := range pkgs {
 		t := TestPackage{Name: pkg, Bin: filepath.Join(out, "tests", strings.ReplaceAll(pkg, "/", "_")+".test")}
 		b.Tests = append(b.Tests, t)
 		jobs = append(jobs, func() error { return goCmd(root, env, "test", "-c", "-o", t.Bin, "./"+pkg) })
@@ -112,6 +123,51 @@ func BuildAll(root, out, goarch string) (*Built, error) {
 		}
 	}
 	return b, nil
+}
+
+// selectPackages keeps the packages with tests that only names (all when
+// only is empty), in their order; naming none that exists is an error.
+func selectPackages(root string, all, only []string) ([]string, error) {
+	var kept []string
+	for _, pkg := range all {
+		if !hasTests(filepath.Join(root, pkg)) {
+			continue
+		}
+		if len(only) == 0 || slices.ContainsFunc(only, func(w string) bool {
+			return pkg == strings.TrimPrefix(strings.TrimSuffix(w, "/"), "./")
+		}) {
+			kept = append(kept, pkg)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("no test package matches %v", only)
+	}
+	return kept, nil
+}
+
+// prebuiltSet is what BuildPrebuilt makes: step binaries and mutants.
+type prebuiltSet struct {
+	steps   []int
+	mutants []harness.Mutant
+}
+
+// prebuiltFor is what the packages' tests look up in $STEPBOX_PREBUILT.
+func prebuiltFor(pkgs, folders []string, steps []int, breakCheck string) prebuiltSet {
+	if slices.Contains(pkgs, "harness") {
+		return prebuiltSet{steps, harness.Mutants}
+	}
+	var set prebuiltSet
+	for i, f := range folders {
+		if slices.Contains(pkgs, f) {
+			set.steps = append(set.steps, steps[i])
+		}
+	}
+	for _, m := range harness.Mutants {
+		if m.Check == breakCheck {
+			set.mutants = append(set.mutants, m)
+		}
+	}
+	return set
 }
 
 func testBins(ts []TestPackage) []string {
@@ -162,14 +218,14 @@ func runJobs(n int, fns []func() error) error {
 	return nil
 }
 
-// BuildPrebuilt writes into dir every binary the harness builds on the
-// fly — step-NN for each step, the probe, and one mutant per entry of
-// harness.Mutants — by calling the harness's own build functions, so the
-// guest runs exactly what `go test` on the host would build. The harness
+// BuildPrebuilt writes into dir the binaries the harness builds on the
+// fly — step-NN for each of steps, the probe, and each of mutants — by
+// calling the harness's own build functions, so the guest runs exactly
+// what `go test` on the host would build. The harness
 // builds into a process-wide temporary directory that it never removes;
 // TMPDIR is pointed at a scratch directory for the calls, and that is
 // removed afterwards.
-func BuildPrebuilt(dir string, steps []int, goarch string) error {
+func BuildPrebuilt(dir string, steps []int, mutants []harness.Mutant, goarch string) error {
 	if os.Getenv(harness.PrebuiltEnv) != "" {
 		return fmt.Errorf("%s is set on the host: unset it, the QEMU backend builds the prebuilt binaries itself", harness.PrebuiltEnv)
 	}
@@ -194,7 +250,7 @@ func BuildPrebuilt(dir string, steps []int, goarch string) error {
 	for _, n := range steps {
 		jobs = append(jobs, job{harness.StepBinaryName(n), func() (string, error) { return harness.BuildStep(n) }})
 	}
-	for _, m := range harness.Mutants {
+	for _, m := range mutants {
 		jobs = append(jobs, job{harness.MutantName(m), func() (string, error) { return harness.BuildMutant(m) }})
 	}
 	for _, j := range jobs {

@@ -94,7 +94,7 @@ func (o *Options) buildImage(arch Arch, k *Kernel, busybox string) (string, erro
 	}
 	var built *Built
 	if err := o.phase("build static binaries ("+arch.GOARCH+")", func() (err error) {
-		built, err = BuildAll(o.Root, filepath.Join(o.Work, "bin"), arch.GOARCH)
+		built, err = BuildFor(o.Root, filepath.Join(o.Work, "bin"), arch.GOARCH, o.Only, o.Break)
 		return err
 	}); err != nil {
 		return "", err
@@ -113,22 +113,8 @@ func (o *Options) buildImage(arch Arch, k *Kernel, busybox string) (string, erro
 	return initramfs, nil
 }
 
-// applyFilters narrows the tests to o.Only and applies o.Break.
+// applyFilters applies o.Break (BuildFor has kept only o.Only's tests).
 func (o *Options) applyFilters(b *Built) error {
-	if len(o.Only) > 0 {
-		var kept []TestPackage
-		for _, t := range b.Tests {
-			for _, want := range o.Only {
-				if t.Name == strings.TrimPrefix(strings.TrimSuffix(want, "/"), "./") {
-					kept = append(kept, t)
-				}
-			}
-		}
-		if len(kept) == 0 {
-			return fmt.Errorf("no test package matches %v", o.Only)
-		}
-		b.Tests = kept
-	}
 	if o.Break != "" {
 		return BreakStep(b.Prebuilt, o.Break, o.logf)
 	}
