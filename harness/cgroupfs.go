@@ -108,7 +108,7 @@ func stepboxCgroups() []string {
 		}
 		entries, _ := os.ReadDir(m.Point)
 		for _, e := range entries {
-			if e.IsDir() && strings.HasPrefix(e.Name(), cgroupPrefix) {
+			if e.IsDir() && strings.HasPrefix(e.Name(), cgroupPrefix) && !jailIsOpen(e.Name()) {
 				found = append(found, filepath.Join(m.Point, e.Name()))
 			}
 		}

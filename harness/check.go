@@ -3,6 +3,7 @@ package harness
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,6 +69,7 @@ type Env struct {
 	Base     string // the shared, read-only base rootfs
 	scratch  string
 	hostname string // the --hostname the standard run asks for
+	jail     string // the cgroup jail's name (cgroupjail.go)
 
 	mu       sync.Mutex
 	standard *Result
@@ -95,19 +97,38 @@ func NewEnv(bin string, step int) (*Env, error) {
 	if err := os.Chmod(scratch, 0o711); err != nil {
 		return nil, err
 	}
-	e := &Env{Bin: abs, Step: step, Base: base, scratch: scratch, hostname: "sbx-" + randomHex(4)}
+	e := &Env{Bin: abs, Step: step, Base: base, scratch: scratch, hostname: "sbx-" + randomHex(4), jail: jailPrefix + randomHex(4)}
+	setJailOpen(e.jail, true)
 	if err := os.WriteFile(e.hostMarker(), []byte("host only\n"), 0o644); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// Close removes the scratch space.
-func (e *Env) Close() error { return os.RemoveAll(e.scratch) }
+// Close removes the scratch space and the cgroup jail.
+func (e *Env) Close() error {
+	_, jailErr := e.sweepJail()
+	setJailOpen(e.jail, false)
+	return errors.Join(jailErr, os.RemoveAll(e.scratch))
+}
 
-// Verify runs one check.
+// Verify runs one check. A check whose runs left a cgroup behind fails,
+// whatever it looked at: the harness removes what was left.
 func (e *Env) Verify(c Check) Verdict {
-	return Verdict{Check: c, Outcome: c.Run(e)}
+	out := c.Run(e)
+	left, err := e.sweepJail()
+	if len(left) > 0 && out.Pass {
+		note := "the harness removed them"
+		if err != nil {
+			note = fmt.Sprintf("the harness could not remove them: %v", err)
+		}
+		out = Outcome{
+			Expected: "no cgroup left after the container exits",
+			Got:      fmt.Sprintf("%s left behind (%s)", strings.Join(left, ", "), note),
+			Cause:    "remove the container's cgroup after it exits, and on every error path too; never make one before a flag is known to be good",
+		}
+	}
+	return Verdict{Check: c, Outcome: out}
 }
 
 // hostMarker is a file on the host, outside any rootfs, that a container
@@ -151,9 +172,38 @@ func (e *Env) report() (*Result, Outcome) {
 		e.standard = res
 	}
 	if e.standard.Report == nil {
-		return nil, fail("the probe's report on stdout", "none: %s", e.standard.Describe())
+		out := fail("the probe's report on stdout", "none: %s", e.standard.Describe())
+		out.Cause = FailedBeforeProbe(e.standard)
+		return nil, out
 	}
 	return e.standard, pass()
+}
+
+// FailedBeforeProbe is the one hint for every check that found no report:
+// the program failed before the probe ran, so no check could look, and
+// their own hints would blame what they never saw. The article's classic
+// failure, pivot_root on a shared /, is named.
+func FailedBeforeProbe(res *Result) string {
+	hint := "the program failed before the probe ran, so this check could not look: fix that failure first (its exit status and stderr are above)"
+	stderr := strings.ToLower(res.Stderr)
+	if strings.Contains(strings.ReplaceAll(stderr, "_", ""), "pivotroot") && strings.Contains(stderr, "invalid argument") {
+		hint += "; pivot_root says EINVAL when / is a shared mount, as on systemd hosts: make / private (MS_REC|MS_PRIVATE) before pivot_root (step 04's Pitfalls)"
+	}
+	return hint
+}
+
+// Preflight runs the standard run and says, in one line, why no check can
+// look when the program failed before the probe ran ("" when it ran).
+func (e *Env) Preflight() string {
+	if res, _ := e.report(); res != nil {
+		return ""
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.standard == nil {
+		return "the program could not be run"
+	}
+	return "the program failed before the probe ran: " + e.standard.Describe()
 }
 
 func randomHex(n int) string {

@@ -65,7 +65,7 @@ func TestChecksRejectMutants(t *testing.T) {
 			require.False(t, v.Pass, "%s passed a program that %s", m.Check, m.Defect)
 			line := v.Line()
 			assert.True(t, strings.HasPrefix(line, fmt.Sprintf("FAIL %s: expected ", m.Check)), line)
-			assert.Contains(t, line, "— hint: "+c.Hint)
+			assert.Contains(t, line, "— hint: "+v.HintText())
 			t.Logf("%s (%s)", line, m.Defect)
 		})
 	}

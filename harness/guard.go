@@ -18,7 +18,7 @@ import (
 type HostState struct {
 	Hostname string
 	Mounts   []string // "mount-point fstype source", sorted
-	Cgroups  []string // cgroup directories named stepbox*
+	Cgroups  []string // cgroup directories named stepbox-* (not an open Env's jail)
 	Links    []string // network interfaces
 	Rootfs   []string // the shared base rootfs: "path mode size"
 }

@@ -85,6 +85,11 @@ func (r *Result) Describe() string {
 	if msg := strings.TrimSpace(r.Stderr); msg != "" {
 		s += fmt.Sprintf(" with stderr %q", firstLines(msg, 3))
 	}
+	// A mount left in the sandbox is named whatever else went wrong: it
+	// is often why the rest did.
+	if leaked := multisetMinus(r.Witness.MountsAfter, r.Witness.MountsBefore); len(leaked) > 0 {
+		s += fmt.Sprintf(", and left mounts outside the container: %s", shortList(leaked, 4))
+	}
 	return s
 }
 
@@ -121,7 +126,7 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 	}
 	sbx := sandboxSpec{Argv: res.Argv, Dir: dir, Witness: filepath.Join(dir, "witness.json"), UID: inv.User, JoinNet: inv.JoinNet,
 		PIDFile: filepath.Join(dir, "bin.pid"), TTY: inv.Terminal != nil, NoCgroups: inv.NoCgroups,
-		OverlayOn: inv.OverlayOn}
+		OverlayOn: inv.OverlayOn, CgroupJail: e.jail}
 	if inv.ReadOnlyRootfs {
 		sbx.ReadOnly = res.Rootfs
 	}

@@ -40,7 +40,10 @@ type sandboxSpec struct {
 	// Faults for one run, inside the sandbox only (see sandboxfaults.go).
 	ReadOnly  string `json:"read_only,omitempty"`  // bind-mount this directory read-only over itself
 	NoCgroups bool   `json:"no_cgroups,omitempty"` // cover every cgroup mount with a read-only tmpfs
-	OverlayOn string `json:"overlay_on,omitempty"` // mount an overlay on this directory
+	// CgroupJail: mount this cgroup of every hierarchy over its root
+	// (cgroupjail.go), so what the binary makes is found whatever its name.
+	CgroupJail string `json:"cgroup_jail,omitempty"`
+	OverlayOn  string `json:"overlay_on,omitempty"` // mount an overlay on this directory
 	// Session: serve many runs of the binary, one after another, instead
 	// of one (session.go).
 	Session bool `json:"session,omitempty"`
@@ -82,6 +85,11 @@ func runSandbox(specJSON string) (int, error) {
 	os.Unsetenv(sandboxEnv)
 	if err := makeRootShared(); err != nil {
 		return 0, err
+	}
+	if spec.CgroupJail != "" {
+		if err := enterCgroupJail(spec.CgroupJail); err != nil {
+			return 0, err
+		}
 	}
 	if err := applyFaults(spec); err != nil {
 		return 0, err

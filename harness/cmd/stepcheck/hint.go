@@ -28,7 +28,7 @@ func hint(w io.Writer, o options) error {
 	if t.note != "" {
 		fmt.Fprintln(w, t.note)
 	}
-	verdicts, err := runChecks(t.bin, o.step, harness.FixOrder(o.step), true)
+	verdicts, _, err := runChecks(t.bin, o.step, harness.FixOrder(o.step), true)
 	if err != nil {
 		return err
 	}

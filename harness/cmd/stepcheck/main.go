@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/stepbox/stepbox/harness"
@@ -141,7 +142,7 @@ func check(stdout, stderr io.Writer, o options) (failed bool, err error) {
 	if t.note != "" {
 		fmt.Fprintln(stderr, t.note)
 	}
-	verdicts, err := runChecks(t.bin, o.step, harness.ChecksUpTo(o.step), false)
+	verdicts, pre, err := runChecks(t.bin, o.step, harness.ChecksUpTo(o.step), false)
 	if err != nil {
 		return false, err
 	}
@@ -149,6 +150,9 @@ func check(stdout, stderr io.Writer, o options) (failed bool, err error) {
 		printJSON(stdout, verdicts)
 	} else {
 		fmt.Fprintf(stdout, "Checking %s against step %02d:\n", t.label, o.step)
+		if pre != "" {
+			fmt.Fprintf(stdout, "FIRST: %s\n", pre)
+		}
 		for _, v := range verdicts {
 			fmt.Fprintln(stdout, v.Line())
 		}
@@ -165,17 +169,17 @@ func check(stdout, stderr io.Writer, o options) (failed bool, err error) {
 // runChecks runs checks in order against bin, each under the host guard;
 // a run that changed the host is reported as the failed pseudo-check
 // host.unchanged. With stopAtFailure it stops at the first failure.
-func runChecks(bin string, step int, checks []harness.Check, stopAtFailure bool) ([]harness.Verdict, error) {
+// pre is Env.Preflight's line: why no check could look, if none could.
+func runChecks(bin string, step int, checks []harness.Check, stopAtFailure bool) (verdicts []harness.Verdict, pre string, err error) {
 	env, err := harness.NewEnv(bin, step)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer env.Close()
-	var verdicts []harness.Verdict
 	for _, c := range checks {
 		g, err := harness.StartGuard(env.Base)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		v := env.Verify(c)
 		verdicts = append(verdicts, v)
@@ -190,7 +194,22 @@ func runChecks(bin string, step int, checks []harness.Check, stopAtFailure bool)
 			break
 		}
 	}
-	return verdicts, nil
+	return verdicts, preflight(env, verdicts), nil
+}
+
+// preflight says why no check could look, when a check failed because the
+// program failed before the probe ran (the standard run is cached, so
+// this usually runs nothing new; when it does, the host guard watches).
+func preflight(env *harness.Env, verdicts []harness.Verdict) string {
+	if !slices.ContainsFunc(verdicts, func(v harness.Verdict) bool { return !v.Pass }) {
+		return ""
+	}
+	g, err := harness.StartGuard(env.Base)
+	if err != nil {
+		return ""
+	}
+	defer g.Finish()
+	return env.Preflight()
 }
 
 // hostUnchanged is the pseudo-check the host guard fails.

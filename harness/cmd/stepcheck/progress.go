@@ -35,7 +35,7 @@ func progress(w io.Writer, workspace string) error {
 			col.copy, col.problem = true, buildProblem(err)
 		case bin != "":
 			col.copy = true
-			verdicts, err := runChecks(bin, step, harness.ChecksUpTo(step), false)
+			verdicts, _, err := runChecks(bin, step, harness.ChecksUpTo(step), false)
 			if err != nil {
 				col.problem = firstLine(err.Error())
 				break
