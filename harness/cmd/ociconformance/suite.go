@@ -33,6 +33,7 @@ type Result struct {
 	Exit     int
 	Duration time.Duration
 	Output   string // stdout then stderr, for the log
+	Retried  bool   // it passed only on its second run
 }
 
 // classify judges a validation program's run by its TAP output and exit
@@ -67,6 +68,9 @@ func classify(stdout string, exit int) Result {
 
 // Cell is how a result reads in the table.
 func (r Result) Cell() string {
+	if r.Retried {
+		return "pass (2nd run)"
+	}
 	if r.Outcome == Fail && r.Of > 0 {
 		return fmt.Sprintf("fail (%d/%d ok)", r.OK, r.Of)
 	}

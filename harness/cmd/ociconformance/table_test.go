@@ -91,3 +91,9 @@ func TestTestsAreTheExecutables(t *testing.T) {
 	_, err = tests(dir)
 	assert.ErrorContains(t, err, "no runtimetest")
 }
+
+func TestSecondRunPassIsMarked(t *testing.T) {
+	assert.Equal(t, "pass (2nd run)", Result{Outcome: Pass, Retried: true}.Cell())
+	results := map[string]map[string]Result{"t": {"a": {Outcome: Pass, Retried: true}}}
+	assert.Equal(t, 1, passes(results, "a"), "a second-run pass counts, and the cell says so")
+}
