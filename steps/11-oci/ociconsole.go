@@ -66,12 +66,13 @@ func openPty() (master, slave int, err error) {
 		unix.Close(master)
 		return 0, 0, fmt.Errorf("cannot unlock the pty: %w", err)
 	}
-	slave, err = unix.IoctlRetInt(master, unix.TIOCGPTPEER)
-	if err != nil {
+	// TIOCGPTPEER's argument is the open(2) flags of the slave.
+	fd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY)
+	if errno != 0 {
 		unix.Close(master)
-		return 0, 0, fmt.Errorf("cannot open the pty's slave: %w", err)
+		return 0, 0, fmt.Errorf("cannot open the pty's slave: %w", errno)
 	}
-	return master, slave, nil
+	return master, int(fd), nil
 }
 
 // sendFD sends fd over the connected unix socket with SCM_RIGHTS.

@@ -69,8 +69,11 @@ func runHook(kind string, h specs.Hook, r *record) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s hook %s timed out after %v", kind, h.Path, timeout)
 	}
+	if said := strings.TrimSpace(out.String()); err != nil && said != "" {
+		return fmt.Errorf("%s hook %s failed: %w: %s", kind, h.Path, err, said)
+	}
 	if err != nil {
-		return fmt.Errorf("%s hook %s failed: %w: %s", kind, h.Path, err, strings.TrimSpace(out.String()))
+		return fmt.Errorf("%s hook %s failed: %w", kind, h.Path, err)
 	}
 	return nil
 }
