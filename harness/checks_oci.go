@@ -351,7 +351,7 @@ func checkOCIDelete(e *Env) Outcome {
 		if res, _ := b.run("start", b.id); res == nil || res.Exit != 0 || !b.waitFile("/tmp/started", "started") {
 			return fail("the container to start", "it did not")
 		}
-		if len(cgroupsNamed(b.cgroup)) == 0 {
+		if len(b.cgroupsNamed()) == 0 {
 			return fail("the container's cgroup "+b.cgroup+" (linux.cgroupsPath) to exist while it runs", "none in any hierarchy")
 		}
 		if res, _ := b.run("delete", b.id); res == nil || res.Exit == 0 {
@@ -369,7 +369,7 @@ func checkOCIDelete(e *Env) Outcome {
 		if res, _ := b.run("delete", b.id); res == nil || res.Exit != 0 {
 			return fail("`delete` of a stopped container to succeed", "it failed")
 		}
-		if left := cgroupsNamed(b.cgroup); len(left) > 0 {
+		if left := b.cgroupsNamed(); len(left) > 0 {
 			return fail("the container's cgroup gone after delete", "%v left", left)
 		}
 		if res, _ := b.run("state", b.id); res == nil || res.Exit == 0 {
@@ -379,16 +379,16 @@ func checkOCIDelete(e *Env) Outcome {
 	})
 }
 
-// cgroupsNamed lists the directories of a cgroup path in every
-// hierarchy of the host.
-func cgroupsNamed(path string) []string {
+// cgroupsNamed lists the directories of the container's cgroup path in
+// every hierarchy of the host: at its root, or below the Env's cgroup
+// jail when the sandbox mounts one over it (cgroupjail.go).
+func (b *ociBundle) cgroupsNamed() []string {
 	var found []string
-	for _, m := range hostMounts() {
-		if m.FSType != "cgroup" && m.FSType != "cgroup2" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(m.Point, path)); err == nil {
-			found = append(found, filepath.Join(m.Point, path))
+	for _, point := range cgroupMountPoints() {
+		for _, dir := range []string{filepath.Join(point, b.cgroup), filepath.Join(point, b.s.env.jail, b.cgroup)} {
+			if _, err := os.Stat(dir); err == nil {
+				found = append(found, dir)
+			}
 		}
 	}
 	return found
@@ -510,7 +510,7 @@ func checkOCIBadBundle(e *Env) Outcome {
 			if _, err := os.Stat(filepath.Join(b.root, b.id)); err == nil {
 				return fail("nothing left behind by a failed create", "%s after create with %s", filepath.Join(b.root, b.id), name)
 			}
-			if left := cgroupsNamed(b.cgroup); len(left) > 0 {
+			if left := b.cgroupsNamed(); len(left) > 0 {
 				return fail("nothing left behind by a failed create", "the cgroups %v after create with %s", left, name)
 			}
 			if res, _ := b.run("state", b.id); res == nil || res.Exit == 0 {
