@@ -68,6 +68,12 @@ var Catalogue = []Check{
 		"name each container's cgroup uniquely (stepbox-<random>), not one fixed name", checkCgroupsSeparate},
 	{"cgroup.bad_cpus", 5, "a good --cpus value is taken, a bad one exits 2 with one line and creates nothing",
 		"validate --cpus (a number from 0.01 to the CPU count) while parsing flags, before anything is created", checkBadCPUs},
+	{"cgroup.from_start", 5, "the command is in its container's cgroup from its first instruction, never unlimited",
+		"put the child in the cgroup (its PID in cgroup.procs) before writing to the sync pipe that releases it", checkCgroupFromStart},
+	{"cli.signals", 5, "the command starts with SIGINT and SIGQUIT at their default disposition, not ignored",
+		"catch SIGINT and SIGQUIT in the runtime with signal.Notify, never signal.Ignore: an ignored signal stays ignored across exec", checkSignalsDefault},
+	{"cli.fds", 5, "the command starts with file descriptors 0, 1 and 2 open and no others",
+		"close the sync pipe (fd 3) in the child once the parent has released it, before exec", checkFDsClosed},
 
 	// 06 user namespace
 	{"userns.ns_new", 6, "the container has its own user namespace",

@@ -162,6 +162,21 @@ var Hints = map[string][HintLevels]string{
 		"Parse with strconv.ParseFloat while parsing flags; refuse NaN and Inf, below 0.01 (1 ms per 100 ms period, the kernel's minimum) and above runtime.NumCPU().",
 		"ParseFloat accepts \"NaN\" and \"Inf\" without error, and a check made only after the cgroup was created leaves the cgroup behind.",
 	},
+	"cgroup.from_start": {
+		"The command must never run a moment outside its cgroup: look at the order in which the parent starts the child, moves it into the cgroup and lets it go on.",
+		"Write the child's PID to the cgroup's cgroup.procs while the child is still blocked reading the sync pipe, and only then write the byte that releases it; the command it execs inherits the cgroup.",
+		"Moving the process after it has started looks fine in every limit you read later, but the command ran unlimited until then; and joining the cgroup from the runtime itself (the article's way) limits the wrong process.",
+	},
+	"cli.signals": {
+		"Ctrl-C must still reach the command: look at how the runtime keeps itself alive on SIGINT and SIGQUIT, and what that does to the child it starts.",
+		"signal.Notify(ch, SIGINT, SIGQUIT, ...) installs a handler, and handled signals go back to their default in a child at execve; signal.Ignore sets SIG_IGN, which execve keeps.",
+		"An ignored disposition is inherited through fork and exec, so a runtime that ignores SIGINT to survive Ctrl-C hands the container a command that cannot be interrupted; /proc/self/status's SigIgn shows it.",
+	},
+	"cli.fds": {
+		"Only stdin, stdout and stderr should reach the command: list /proc/self/fd inside the container and ask where each other number came from.",
+		"The sync pipe arrives in the child as fd 3 (ExtraFiles[0]) without close-on-exec; close it (syncPipe.Close) once the byte is read, before execve.",
+		"A descriptor left open leaks the runtime's plumbing into the container: a pipe the command could write to, or, later, a netlink socket in the host's network namespace.",
+	},
 
 	// 06 user namespace
 	"userns.ns_new": {

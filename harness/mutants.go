@@ -107,6 +107,18 @@ var Mutants = []Mutant{
 		[]Edit{{`os.Getpid(), rand.Uint32())`, `0, rand.Uint32()*0)`, "cgroup.go"}}},
 	{"cgroup.bad_cpus", 5, "accepts --cpus values below 0.01",
 		[]Edit{{"if cpus < 0.01 {", "if cpus < -1e9 {", ""}}},
+	{"cgroup.from_start", 5, "releases the child first and moves it into its cgroup 100 ms later, so the command starts unlimited",
+		[]Edit{
+			{"\tif err := cg.addProcess(cmd.Process.Pid); err != nil {",
+				"\tif err := releaseChild(syncWrite); err != nil { killChild(cmd); return 0, err }\n\t_ = unix.Nanosleep(&unix.Timespec{Nsec: 100e6}, nil)\n\tif err := cg.addProcess(cmd.Process.Pid); err != nil {", ""},
+			{"\tif err := releaseChild(syncWrite); err != nil {\n\t\tkillChild(cmd)\n\t\treturn 0, err\n\t}\n\treturn waitForChild(cmd)",
+				"\treturn waitForChild(cmd)", ""},
+		}},
+	{"cli.signals", 5, "ignores SIGINT and SIGQUIT to survive Ctrl-C instead of catching them",
+		[]Edit{{"signal.Notify(signals, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)",
+			"signal.Notify(signals, unix.SIGTERM, unix.SIGHUP)\n\tsignal.Ignore(unix.SIGINT, unix.SIGQUIT)", ""}}},
+	{"cli.fds", 5, "never closes the sync pipe in the child, so the command inherits fd 3",
+		[]Edit{{"\tdefer syncPipe.Close()\n", "", ""}}},
 
 	{"userns.ns_new", 6, "creates no user namespace (and so writes no maps), like step 05",
 		[]Edit{{"Cloneflags: unix.CLONE_NEWUSER |", "Cloneflags: 0 |", ""},

@@ -83,6 +83,7 @@ func runSandbox(specJSON string) (int, error) {
 		return 0, err
 	}
 	os.Unsetenv(sandboxEnv)
+	passNothingOn()
 	if err := makeRootShared(); err != nil {
 		return 0, err
 	}

@@ -23,6 +23,7 @@ import (
 // started under the name probe, so one static stepcheck binary is also
 // the probe it puts in the rootfs.
 func Main() {
+	recordStart() // first: before anything opens a file
 	if len(os.Args) < 2 {
 		fail(2, "usage: probe report|args|cat|exit ...")
 	}

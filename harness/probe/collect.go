@@ -62,7 +62,9 @@ func Collect(opts Options) *Report {
 	r.Mounts = r.mounts()
 	r.RootDir = r.rootEntries()
 	r.Cgroups = r.cgroups()
-	r.Caps, r.Seccomp, r.NoNewPrivs = r.status()
+	r.Caps, r.Seccomp, r.NoNewPrivs, r.SigIgn = r.status()
+	r.FDsAtStart = atStart.fds
+	r.CgroupsAtStart, _ = ParseCgroupFile(atStart.cgroups)
 	r.Interfaces = r.interfaces()
 	r.DevNull = devNull()
 	r.Exists = lookAll(opts.Look)
@@ -171,7 +173,7 @@ func ParseCgroupFile(text string) ([]CgroupLine, error) {
 
 // status reads the capability sets, seccomp mode and no_new_privs flag
 // from /proc/self/status.
-func (r *Report) status() (caps map[string]string, seccomp, nnp string) {
+func (r *Report) status() (caps map[string]string, seccomp, nnp, sigIgn string) {
 	caps = map[string]string{}
 	for _, line := range strings.Split(r.readTrimmed("/proc/self/status"), "\n") {
 		key, value, ok := strings.Cut(line, ":")
@@ -186,9 +188,11 @@ func (r *Report) status() (caps map[string]string, seccomp, nnp string) {
 			seccomp = value
 		case key == "NoNewPrivs":
 			nnp = value
+		case key == "SigIgn":
+			sigIgn = value
 		}
 	}
-	return caps, seccomp, nnp
+	return caps, seccomp, nnp, sigIgn
 }
 
 func (r *Report) interfaces() []string {

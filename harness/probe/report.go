@@ -40,6 +40,12 @@ type Report struct {
 	// Step 10: what the masked paths read, and how each attack ended.
 	Peeked  map[string]string `json:"peeked,omitempty"`  // --peek path: "empty", "read N bytes", "absent" or the error
 	Attacks map[string]string `json:"attacks,omitempty"` // --attacks: attack name: "ok" or the error's name
+	// Step 05: what the command was given: the file descriptors open and
+	// the cgroups it was in when it started, and the signals it ignores
+	// (SigIgn of /proc/self/status, a hex mask).
+	FDsAtStart     []int        `json:"fds_at_start,omitempty"`
+	CgroupsAtStart []CgroupLine `json:"cgroups_at_start,omitempty"`
+	SigIgn         string       `json:"sig_ign,omitempty"`
 	// Step 04: where a host file was still reachable (--escape).
 	Escape *Escape `json:"escape,omitempty"`
 	// Problems lists what the probe could not read, e.g. a missing /proc.
