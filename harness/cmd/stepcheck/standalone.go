@@ -1,13 +1,13 @@
 package main
 
 import (
-	"debug/elf"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
 // useSelfAsProbe makes this executable the probe the rootfs gets, when it
@@ -20,27 +20,11 @@ func useSelfAsProbe(stderr io.Writer) {
 	if err != nil {
 		return
 	}
-	if static, err := isStatic(self); err != nil || !static {
+	if static, err := fsutil.IsStatic(self); err != nil || !static {
 		fmt.Fprintf(stderr, "stepcheck: %s is not a static binary, so the probe is built from the checkout with Go (build stepcheck with CGO_ENABLED=0 to avoid that)\n", self)
 		return
 	}
 	harness.ProbeBinary = self
-}
-
-// isStatic says whether the ELF file at path runs without a dynamic
-// loader, as anything copied into a busybox rootfs must.
-func isStatic(path string) (bool, error) {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 // hintsPath is where hint levels are kept: in the workspace inside a
