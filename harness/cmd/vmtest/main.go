@@ -41,7 +41,9 @@ func run(args []string) int {
 	fs.StringVar(&o.Arch, "arch", "amd64", "the guest's architecture: "+strings.Join(qemu.ArchNames(), " or "))
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "hard limit on the whole VM run")
 	fs.DurationVar(&o.TestTimeout, "test-timeout", 10*time.Minute, "limit on each test binary in the guest")
-	fs.IntVar(&o.MemoryMB, "memory", 1024, "guest RAM in MiB")
+	// The initramfs (~350 MiB, and growing with the steps) is in RAM twice
+	// while the kernel unpacks it: 1024 MiB stopped being enough.
+	fs.IntVar(&o.MemoryMB, "memory", 2048, "guest RAM in MiB")
 	fs.IntVar(&o.CPUs, "cpus", 2, "guest CPUs")
 	fs.StringVar(&only, "only", "", "comma-separated test packages to run, e.g. steps/03-pid-mnt (default all)")
 	fs.StringVar(&o.RunPattern, "run", "", "-test.run pattern for every test binary")
