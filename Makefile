@@ -29,7 +29,7 @@ help:
 	@echo "make diff STEP=04       what step 04 adds to step 03"
 	@echo "make rootfs             build the default busybox rootfs in ./rootfs"
 	@echo "make vm-up / vm-test / vm-step-04 / vm-ssh / vm-destroy   the same in a Vagrant VM"
-	@echo "make vm-test-qemu       every test in a second kernel (pure cgroup v2) under QEMU"
+	@echo "make vm-test-qemu       every test in a second kernel (pure cgroup v2) under QEMU (VM_ARCH=arm64: an arm64 guest)"
 	@echo "make bench / stress     speed ratios side by side; load, faults and fuzzing"
 	@echo "make attacks            run step 10's attacks against steps 09 and 10 and rewrite the table in its README"
 
