@@ -155,7 +155,9 @@ parent() {
 	case $step in
 	1) "$0" _child "$@" 8>&- 9>&- ;;
 	2) unshare --uts -- "$0" _child "$@" 8>&- 9>&- ;;
-	*) unshare --mount --uts --ipc --propagation unchanged -- "$0" _child "$@" 8>&- 9>&- ;;
+	# / is shared on systemd hosts: unless the new mount namespace is made
+	# private, every mount the child makes appears outside too.
+	*) unshare --mount --uts --ipc --propagation private -- "$0" _child "$@" 8>&- 9>&- ;;
 	esac
 	status=$?
 	# From here on, builtins only: no process can be forked any more.
@@ -179,10 +181,6 @@ child() {
 	fi
 	if [ "$step" -ge 2 ]; then
 		hostname "$hostname" || die "cannot set the hostname to $hostname"
-	fi
-	if [ "$step" -ge 3 ]; then
-		# / is shared on systemd hosts: without this our mounts leak out.
-		mount --make-rprivate / || die "cannot make / private"
 	fi
 	if [ "$step" -eq 3 ]; then
 		mount -t proc proc /proc || die "cannot mount /proc"
