@@ -34,7 +34,7 @@ type hierarchy struct {
 }
 
 // v1Controllers are the v1 hierarchies a container joins.
-var v1Controllers = []string{"cpu", "memory", "pids"}
+var v1Controllers = []string{"cpu", "cpuset", "memory", "pids", "devices"}
 
 // cgroupHierarchies lists the hierarchies the container joins, from
 // /proc/self/mountinfo (see step 05's findCPUHierarchy for the format).
@@ -99,12 +99,18 @@ func setupCgroups(spec *specs.Spec, id string, pid int) (dirs, made []string, er
 		dir := filepath.Join(h.mount, path)
 		created, err := mkdirAllRecorded(h.mount, dir)
 		made = append(made, created...)
+		if err == nil && !h.v2 && slices.Contains(h.has, "cpuset") {
+			err = inheritCpuset(created)
+		}
 		if err != nil {
 			return dirs, made, err
 		}
 		dirs = append(dirs, dir)
 	}
 	if err := writeResources(list, path, spec.Linux.Resources); err != nil {
+		return dirs, made, err
+	}
+	if err := applyDeviceRules(list, path, spec.Linux.Resources); err != nil {
 		return dirs, made, err
 	}
 	for _, dir := range dirs {
@@ -146,6 +152,9 @@ func writeResources(list []hierarchy, path string, res *specs.LinuxResources) er
 			return fmt.Errorf("linux.resources sets %s, but no cgroup hierarchy here has the %s controller", w.file(false), w.controller)
 		}
 		dir := filepath.Join(h.mount, path)
+		if h.v2 && w.v2File == "" {
+			continue // nothing to write on v2
+		}
 		if h.v2 {
 			if err := enableController(h.mount, dir, w.controller); err != nil {
 				return err
@@ -232,4 +241,37 @@ func cgroupPids(dir string) []int {
 		}
 	}
 	return pids
+}
+
+// inheritCpuset fills the new v1 cpuset cgroups, top down, with their
+// parent's CPUs and memory nodes. A v1 cpuset cgroup starts empty, and
+// the kernel refuses a process in a cgroup with no CPU to run on (ENOSPC).
+func inheritCpuset(created []string) error {
+	for _, dir := range created {
+		for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
+			value, err := os.ReadFile(filepath.Join(filepath.Dir(dir), file))
+			if err != nil {
+				return fmt.Errorf("cannot read the parent's %s: %w", file, err)
+			}
+			if err := writeFile(filepath.Join(dir, file), strings.TrimSpace(string(value))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// applyDeviceRules writes linux.resources.devices where a v1 devices
+// controller is; on a v2-only host it logs that they are not enforced.
+func applyDeviceRules(list []hierarchy, path string, res *specs.LinuxResources) error {
+	if res == nil || len(res.Devices) == 0 {
+		return nil
+	}
+	for _, h := range list {
+		if !h.v2 && slices.Contains(h.has, "devices") {
+			return writeDeviceRules(filepath.Join(h.mount, path), res.Devices)
+		}
+	}
+	ociWarn("linux.resources.devices is not enforced: no cgroup v1 devices controller here (v2 needs a BPF program)")
+	return nil
 }

@@ -253,8 +253,8 @@ func initCommand(b *bundle, o createOpts, id string, sync, listener *os.File) (*
 		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 		return strconv.Itoa(2 + len(cmd.ExtraFiles))
 	}
-	cmd.Args = []string{"stepbox", "oci-init", "--sync", fd(sync), "--start", fd(listener),
-		"--bundle", b.dir, "--id", id, "--preserve-fds", strconv.Itoa(o.preserveFDs)}
+	cmd.Args = append(logFlags(), "oci-init", "--sync", fd(sync), "--start", fd(listener),
+		"--bundle", b.dir, "--id", id, "--preserve-fds", strconv.Itoa(o.preserveFDs))
 	if o.consoleSocket != "" {
 		console, err := dialConsole(o.consoleSocket)
 		if err != nil {
@@ -382,4 +382,20 @@ func statusOf(err error) int {
 		return e.status
 	}
 	return exitRuntime
+}
+
+// logFlags are the global flags that make the init log where create
+// does: "stepbox --log FILE --log-format F [--debug]".
+func logFlags() []string {
+	args := []string{"stepbox"}
+	if ociLog.path != "" {
+		args = append(args, "--log", ociLog.path)
+	}
+	if ociLog.json {
+		args = append(args, "--log-format", "json")
+	}
+	if ociLog.debug {
+		args = append(args, "--debug")
+	}
+	return args
 }

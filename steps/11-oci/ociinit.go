@@ -141,6 +141,8 @@ func buildContainer(b *bundle, st specs.State, consoleFD int) error {
 		if err := buildRoot(b, st); err != nil {
 			return err
 		}
+	} else if err := chrootOnly(b); err != nil {
+		return err
 	}
 	if err := writeSysctls(spec.Linux.Sysctl); err != nil {
 		return err
@@ -182,4 +184,18 @@ func findProgram(p *specs.Process) (string, int, error) {
 		}
 	}
 	return lookPath(p.Args[0])
+}
+
+// chrootOnly is the root without a mount namespace of its own: every
+// mount would land in the host's table, so none is made (the config's
+// mounts, masks and read-only paths are skipped, and the log says so);
+// chroot(2) alone gives the program its root filesystem.
+func chrootOnly(b *bundle) error {
+	if len(b.spec.Mounts) > 0 || len(b.spec.Linux.MaskedPaths) > 0 || len(b.spec.Linux.ReadonlyPaths) > 0 {
+		ociWarn("no mount namespace in config.json: its mounts, maskedPaths and readonlyPaths are skipped")
+	}
+	if err := unix.Chroot(b.rootfs); err != nil {
+		return fmt.Errorf("cannot chroot into %s: %w", b.rootfs, err)
+	}
+	return unix.Chdir("/")
 }

@@ -17,13 +17,14 @@ import (
 
 // ociLog is where errors go besides stderr, set from the global flags.
 var ociLog struct {
-	path string
-	json bool
+	path  string
+	json  bool
+	debug bool
 }
 
 // setupLog remembers the --log file and its format.
 func setupLog(g globals) {
-	ociLog.path, ociLog.json = g.logFile, g.logFormat == "json"
+	ociLog.path, ociLog.json, ociLog.debug = g.logFile, g.logFormat == "json", g.debug
 }
 
 // logLine is one JSON log line, the shape logrus (runc's logger) writes.
@@ -61,8 +62,12 @@ func ociFailed(status int, err error) int {
 	return failed(status, err)
 }
 
-// ociWarn is warn, logged too.
+// ociWarn logs something left undone; with --debug it goes to stderr
+// too. Engines treat any output of the runtime's as the container's, or
+// as a failure, so a warning never reaches stderr unasked.
 func ociWarn(format string, args ...any) {
 	writeLog("warning", fmt.Sprintf(format, args...))
-	warn(format, args...)
+	if ociLog.debug {
+		warn(format, args...)
+	}
 }

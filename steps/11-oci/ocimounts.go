@@ -21,6 +21,9 @@ func buildRoot(b *bundle, st specs.State) error {
 	if err := setPropagation(spec.Linux.RootfsPropagation); err != nil {
 		return err
 	}
+	if err := makeParentPrivate(b.rootfs); err != nil {
+		return err
+	}
 	if err := bindMountRootfs(b.rootfs); err != nil {
 		return err
 	}
@@ -41,10 +44,44 @@ func buildRoot(b *bundle, st specs.State) error {
 	if err := detachOldRoot(); err != nil {
 		return err
 	}
+	if spec.Linux.RootfsPropagation != "" {
+		if err := setPropagation(spec.Linux.RootfsPropagation); err != nil {
+			return err // the new / as asked, now that the pivot is done
+		}
+	}
 	if err := writeSysctls(spec.Linux.Sysctl); err != nil {
 		return err // before /proc/sys turns read-only
 	}
 	return confinePaths(spec)
+}
+
+// makeParentPrivate makes the mount that holds the rootfs private (not
+// recursively). pivot_root refuses (EINVAL) when the new root's parent
+// mount is shared, which it is after rootfsPropagation "shared".
+func makeParentPrivate(rootfs string) error {
+	parent := mountPointOf(rootfs)
+	if err := unix.Mount("", parent, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("cannot make %s, the mount holding the rootfs, private: %w", parent, err)
+	}
+	return nil
+}
+
+// mountPointOf is the mount point path is on: the longest mount point
+// in /proc/self/mountinfo that is path or a directory above it.
+func mountPointOf(path string) string {
+	data, _ := os.ReadFile("/proc/self/mountinfo") // unreadable: "/" below, and the mount says why
+	best := "/"
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 5 {
+			continue
+		}
+		point := fields[4]
+		if (path == point || strings.HasPrefix(path, strings.TrimSuffix(point, "/")+"/")) && len(point) > len(best) {
+			best = point
+		}
+	}
+	return best
 }
 
 // setPropagation makes every mount recursively private (the default),

@@ -88,11 +88,16 @@ func setUser(u specs.User) error {
 
 // capMask turns the spec's names ("CAP_NET_RAW") into a bit mask.
 // Names this kernel or this program does not know are skipped, as runc
-// does, so a config written for a newer kernel still runs.
+// does, so a config written for a newer kernel still runs: capset(2)
+// refuses (EPERM) a bit above the kernel's last capability.
 func capMask(names []string) uint64 {
+	last, err := lastCap()
+	if err != nil {
+		last = 63
+	}
 	var mask uint64
 	for _, name := range names {
-		if n, ok := capNumbers[strings.TrimPrefix(strings.ToUpper(name), "CAP_")]; ok {
+		if n, ok := capNumbers[strings.TrimPrefix(strings.ToUpper(name), "CAP_")]; ok && n <= last {
 			mask |= 1 << n
 		}
 	}
@@ -103,6 +108,12 @@ func capMask(names []string) uint64 {
 // every thread, then raises the ambient ones.
 func setCapSets(c *specs.LinuxCapabilities) error {
 	eff, perm, inh := capMask(c.Effective), capMask(c.Permitted), capMask(c.Inheritable)
+	if have, err := permittedCaps(); err == nil && (perm|eff|inh)&^have != 0 {
+		// A process can never gain a capability its parent lacks
+		// (capset says EPERM): run with those it can have, and say so.
+		ociWarn("process.capabilities asks for %#x, which this runtime does not hold itself: left out", (perm|eff|inh)&^have)
+		eff, perm, inh = eff&have, perm&have, inh&have
+	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	data := [2]unix.CapUserData{
 		{Effective: uint32(eff), Permitted: uint32(perm), Inheritable: uint32(inh)},
@@ -114,7 +125,7 @@ func setCapSets(c *specs.LinuxCapabilities) error {
 	if err := clearAmbientCaps(); err != nil {
 		return err
 	}
-	amb := capMask(c.Ambient)
+	amb := capMask(c.Ambient) & perm & inh // the kernel's rule for ambient capabilities
 	for n := range 64 {
 		if amb&(1<<n) == 0 {
 			continue
@@ -177,4 +188,14 @@ func writeSysctls(sysctls map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// permittedCaps is this thread's permitted set, from capget(2).
+func permittedCaps() (uint64, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return 0, fmt.Errorf("cannot read this process's capabilities: %w", err)
+	}
+	return uint64(data[0].Permitted) | uint64(data[1].Permitted)<<32, nil
 }

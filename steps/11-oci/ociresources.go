@@ -67,12 +67,38 @@ func resourceWrites(res *specs.LinuxResources) []resourceWrite {
 				strconv.FormatUint(*c.Shares, 10), strconv.FormatUint(weight, 10)})
 		}
 	}
+	if c := res.CPU; c != nil {
+		list = append(list, cpusetAndRealtime(c)...)
+	}
 	if m := res.Memory; m != nil && m.Limit != nil {
 		list = append(list, resourceWrite{"memory", "memory.limit_in_bytes", "memory.max",
 			strconv.FormatInt(*m.Limit, 10), maxOr(*m.Limit)})
 	}
 	if p := res.Pids; p != nil {
 		list = append(list, resourceWrite{"pids", "pids.max", "pids.max", maxOr(p.Limit), maxOr(p.Limit)})
+	}
+	return list
+}
+
+// cpusetAndRealtime are the CPU writes beyond the quota and shares: which
+// CPUs and memory nodes the container may use (cpuset), and the
+// real-time scheduler's budget (v1 only: v2 has no per-cgroup one, and
+// an empty v2 file name skips the write there).
+func cpusetAndRealtime(c *specs.LinuxCPU) []resourceWrite {
+	var list []resourceWrite
+	if c.Cpus != "" {
+		list = append(list, resourceWrite{"cpuset", "cpuset.cpus", "cpuset.cpus", c.Cpus, c.Cpus})
+	}
+	if c.Mems != "" {
+		list = append(list, resourceWrite{"cpuset", "cpuset.mems", "cpuset.mems", c.Mems, c.Mems})
+	}
+	if c.RealtimePeriod != nil && *c.RealtimePeriod > 0 {
+		v := strconv.FormatUint(*c.RealtimePeriod, 10)
+		list = append(list, resourceWrite{"cpu", "cpu.rt_period_us", "", v, ""})
+	}
+	if c.RealtimeRuntime != nil && *c.RealtimeRuntime > 0 {
+		v := strconv.FormatInt(*c.RealtimeRuntime, 10)
+		list = append(list, resourceWrite{"cpu", "cpu.rt_runtime_us", "", v, ""})
 	}
 	return list
 }
