@@ -19,6 +19,9 @@ type hostProcess struct {
 // findOnHost finds the paused probe that wrote r: the process in r's PID
 // namespace whose innermost PID (the last NSpid field) is r's own PID.
 func findOnHost(r *probe.Report) hostProcess {
+	if r == nil { // Hold gets nil when the first line out was not the report
+		return hostProcess{err: fmt.Errorf("no probe report on the first line of stdout")}
+	}
 	ns := r.Namespaces["pid"]
 	if ns == "" {
 		return hostProcess{err: fmt.Errorf("the probe could not read /proc/self/ns/pid inside: is /proc mounted?")}
