@@ -144,9 +144,6 @@ func buildContainer(b *bundle, st specs.State, consoleFD int) error {
 	} else if err := chrootOnly(b); err != nil {
 		return err
 	}
-	if err := writeSysctls(spec.Linux.Sysctl); err != nil {
-		return err
-	}
 	if spec.Process.Terminal {
 		if err := setupConsole(consoleFD, spec.Process.ConsoleSize); err != nil {
 			return err
@@ -193,6 +190,9 @@ func findProgram(p *specs.Process) (string, int, error) {
 func chrootOnly(b *bundle) error {
 	if len(b.spec.Mounts) > 0 || len(b.spec.Linux.MaskedPaths) > 0 || len(b.spec.Linux.ReadonlyPaths) > 0 {
 		ociWarn("no mount namespace in config.json: its mounts, maskedPaths and readonlyPaths are skipped")
+	}
+	if err := writeSysctls(b.spec.Linux.Sysctl); err != nil {
+		return err
 	}
 	if err := unix.Chroot(b.rootfs); err != nil {
 		return fmt.Errorf("cannot chroot into %s: %w", b.rootfs, err)
