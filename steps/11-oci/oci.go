@@ -112,14 +112,15 @@ func looksOCI(cmd string, args []string, root string) bool {
 			}
 		}
 	case "kill", "exec", "ps":
-		for _, a := range args {
-			if !strings.HasPrefix(a, "-") {
-				_, err := os.Stat(filepath.Join(root, a, "state.json"))
-				return validID(a) == nil && err == nil
-			}
-			if cmd == "ps" && strings.HasPrefix(a, "--format") {
-				return true
-			}
+		// The course's own take only --state-dir before the id; any
+		// other flag is the OCI command's (--pid-file, --process, --all).
+		if len(args) > 0 && strings.HasPrefix(args[0], "-") {
+			name, _, _ := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+			return name != "state-dir"
+		}
+		if len(args) > 0 {
+			_, err := os.Stat(filepath.Join(root, args[0], "state.json"))
+			return validID(args[0]) == nil && err == nil
 		}
 	}
 	return false

@@ -96,11 +96,14 @@ func setupCgroups(spec *specs.Spec, id string, pid int) (dirs, made []string, er
 		return nil, nil, err
 	}
 	for _, h := range list {
+		if !h.v2 && slices.Contains(h.has, "cpuset") && !slices.Contains(h.has, "cpu") && !wantsCpuset(spec) {
+			continue // the v1 cpuset hierarchy only when asked: see inheritCpuset
+		}
 		dir := filepath.Join(h.mount, path)
 		created, err := mkdirAllRecorded(h.mount, dir)
 		made = append(made, created...)
 		if err == nil && !h.v2 && slices.Contains(h.has, "cpuset") {
-			err = inheritCpuset(created)
+			err = inheritCpuset(h.mount, dir)
 		}
 		if err != nil {
 			return dirs, made, err
@@ -243,17 +246,37 @@ func cgroupPids(dir string) []int {
 	return pids
 }
 
-// inheritCpuset fills the new v1 cpuset cgroups, top down, with their
-// parent's CPUs and memory nodes. A v1 cpuset cgroup starts empty, and
-// the kernel refuses a process in a cgroup with no CPU to run on (ENOSPC).
-func inheritCpuset(created []string) error {
-	for _, dir := range created {
+// wantsCpuset reports whether config.json restricts CPUs or memory nodes.
+func wantsCpuset(spec *specs.Spec) bool {
+	r := spec.Linux.Resources
+	return r != nil && r.CPU != nil && (r.CPU.Cpus != "" || r.CPU.Mems != "")
+}
+
+// inheritCpuset fills every empty v1 cpuset cgroup on the way from the
+// hierarchy's root to dir with its parent's CPUs and memory nodes, top
+// down. A v1 cpuset cgroup starts empty, and the kernel refuses a
+// process in a cgroup with no CPU to run on (ENOSPC). As runc does, an
+// empty parent the engine made (containerd's /default) is filled too:
+// it could hold no process as it was.
+func inheritCpuset(root, dir string) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil {
+		return err
+	}
+	d := root
+	for _, part := range strings.Split(rel, "/") {
+		parent := d
+		d = filepath.Join(d, part)
 		for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
-			value, err := os.ReadFile(filepath.Join(filepath.Dir(dir), file))
+			mine, _ := os.ReadFile(filepath.Join(d, file))
+			if strings.TrimSpace(string(mine)) != "" {
+				continue
+			}
+			value, err := os.ReadFile(filepath.Join(parent, file))
 			if err != nil {
 				return fmt.Errorf("cannot read the parent's %s: %w", file, err)
 			}
-			if err := writeFile(filepath.Join(dir, file), strings.TrimSpace(string(value))); err != nil {
+			if err := writeFile(filepath.Join(d, file), strings.TrimSpace(string(value))); err != nil {
 				return err
 			}
 		}
