@@ -15,11 +15,12 @@ import (
 // The suite's cgroup tests make cgroups and do not always remove them:
 // "/cgrouptest" for an absolute cgroupsPath, "testdir/cgrouptest/container"
 // relative to the runtime's own cgroup; and a runtime given no
-// cgroupsPath names one after the container, a UUID. After each test,
-// the ones that appeared are removed, and only those.
+// cgroupsPath names one after the container, whose id is a random UUID
+// the suite made ("<uuid>", or "stepbox-<uuid>" for step 11). After each
+// test, the ones that appeared are removed, and only those.
 
 // suiteCgroupNames are the names the suite's cgroups take.
-var suiteCgroupNames = regexp.MustCompile(`^(cgrouptest|testdir|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+var suiteCgroupNames = regexp.MustCompile(`^(cgrouptest|testdir|.*[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$`)
 
 // cgroupParents are where those cgroups appear: the root of every
 // hierarchy, and this process's own cgroup in it.

@@ -31,6 +31,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+
 	"github.com/stepbox/stepbox/harness"
 	"github.com/stepbox/stepbox/harness/oci"
 )
@@ -123,8 +126,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	// The guard also lists a tree that must not change: here the suite
-	// itself (the tests bring their own rootfs).
+	// The host snapshot also lists a tree that must not change: here
+	// the suite itself (the tests bring their own rootfs).
 	base := *tools
 	var log io.Writer = io.Discard
 	if *logPath != "" {
@@ -195,16 +198,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// guarded runs one test under the host guard and removes the cgroups
-// the suite left.
+// guarded runs one test holding the host lock, removes the cgroups the
+// suite left, and says whether the host's hostname, mounts or links
+// changed. Unlike the harness's guard it removes no stepbox cgroup it
+// did not make: on a shared machine another test's may appear meanwhile.
 func guarded(tools, test string, t target, timeout time.Duration, base string) (Result, error) {
-	g, err := harness.StartGuard(base)
+	unlock, err := lockHost()
 	if err != nil {
 		return Result{}, err
 	}
-	before := suiteCgroups()
+	defer unlock()
+	before := harness.SnapshotHost(base)
+	cgroupsBefore := suiteCgroups()
 	r, runErr := runOne(tools, test, t, timeout)
-	removed, cgErr := removeNewCgroups(before)
+	removed, cgErr := removeNewCgroups(cgroupsBefore)
 	if len(removed) > 0 {
 		r.Output += fmt.Sprintf("\n(removed the cgroups it left: %s)\n", strings.Join(removed, " "))
 	}
@@ -214,13 +221,29 @@ func guarded(tools, test string, t target, timeout time.Duration, base string) (
 			errs = append(errs, err.Error())
 		}
 	}
-	if diff := g.Finish(); diff != "" {
-		errs = append(errs, "host guard: "+diff)
+	after := harness.SnapshotHost(base)
+	before.Cgroups, after.Cgroups = nil, nil // the suite's are removed above
+	if diff := cmp.Diff(before, after); diff != "" {
+		errs = append(errs, "the host changed (- before, + after):\n"+diff)
 	}
 	if len(errs) > 0 {
 		return r, fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return r, nil
+}
+
+// lockHost takes the harness's host lock, which every privileged test
+// holds while it runs, and returns its release.
+func lockHost() (func(), error) {
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "stepbox-host.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("locking the host: %w", err)
+	}
+	return func() { lock.Close() }, nil
 }
 
 // resolve finds each runtime: step-11 is built, the others are looked up

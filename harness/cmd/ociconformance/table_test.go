@@ -97,3 +97,12 @@ func TestSecondRunPassIsMarked(t *testing.T) {
 	results := map[string]map[string]Result{"t": {"a": {Outcome: Pass, Retried: true}}}
 	assert.Equal(t, 1, passes(results, "a"), "a second-run pass counts, and the cell says so")
 }
+
+func TestSuiteCgroupNames(t *testing.T) {
+	for _, name := range []string{"testdir", "cgrouptest", "07dbd554-a2e9-4bc4-ad12-21e465b5fdd3", "stepbox-07dbd554-a2e9-4bc4-ad12-21e465b5fdd3"} {
+		assert.True(t, suiteCgroupNames.MatchString(name), name)
+	}
+	for _, name := range []string{"stepbox-jail-57d38e68", "stepbox-r1", "libpod_parent", "default", "testdir2", "user.slice"} {
+		assert.False(t, suiteCgroupNames.MatchString(name), "%s is not the suite's", name)
+	}
+}
