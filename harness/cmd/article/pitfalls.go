@@ -56,21 +56,29 @@ var noPitfall = map[string]string{
 var (
 	pivotEINVAL  = pitfall{"04-pivotroot", "`cannot pivot_root into \"...\": invalid argument`"}
 	doesNotBuild = pitfall{"05-cgroups", "The article does not compile"}
+	noProc       = pitfall{"03-pid-mnt", "`ps` shows all the host's processes"}
 )
 
+// ownRun are the checks that judge runs of their own, which do not depend
+// on the probe running: bad usage, a missing rootfs.
+var ownRun = map[string]bool{"cli.usage": true, "rootfs.missing": true}
+
 // cell is a check's verdict in the table: PASS, or FAIL with the Pitfall
-// (or the missing part of the contract) it shows. When the probe never
-// ran, the failure is the one that stopped it, not the check's own.
+// (or the missing part of the contract) it shows. In a column whose
+// program never ran the probe, a check that needed it fails for that
+// reason, not its own.
 func cell(col column, v harness.Verdict) string {
 	if v.Pass {
 		return "PASS"
 	}
 	text := v.Expected + " " + v.Got + " " + v.Cause
 	switch {
-	case col.preflight != "" && strings.HasPrefix(v.Cause, "the program failed before the probe ran"):
-		return "FAIL: " + beforeProbe(col.preflight)
-	case strings.Contains(text, `"--hostname"`):
-		return "FAIL: " + beforeProbe(text)
+	case col.preflight != "" && !ownRun[v.ID]:
+		return "FAIL: " + col.stopped
+	case strings.Contains(text, "is /proc mounted") || strings.Contains(text, "readlink /proc/self/"):
+		return "FAIL: /proc never mounted: " + noProc.link()
+	case v.ID == "cli.usage" && !strings.Contains(text, "panic"):
+		return "FAIL: it never checks its arguments"
 	}
 	if p, ok := checkPitfalls[v.ID]; ok {
 		return "FAIL: " + p.link()
@@ -81,14 +89,18 @@ func cell(col column, v harness.Verdict) string {
 	return "FAIL: no Pitfall names this yet"
 }
 
-// beforeProbe names what stopped a program before the probe ran.
-func beforeProbe(preflight string) string {
-	text := strings.ToLower(strings.ReplaceAll(preflight, "_", ""))
+// stopCause names what stopped a program before the probe ran, from a
+// run's output and description; note is the variant's own word for it.
+func stopCause(out, note string) string {
+	low := strings.ToLower(strings.ReplaceAll(out, "_", ""))
 	switch {
-	case strings.Contains(text, "pivotroot") && strings.Contains(text, "invalid argument"):
-		return pivotEINVAL.link()
-	case strings.Contains(preflight, `"--hostname"`):
+	case strings.Contains(low, "invalid argument") &&
+		(strings.Contains(low, "pivotroot") || strings.Contains(out, "left mounts outside the container")):
+		return "`panic: invalid argument`, its bind mount leaked: " + pivotEINVAL.link()
+	case strings.Contains(out, `"--hostname"`):
 		return "it runs `--hostname` as the command: the article knows none of [the contract](../README.md#the-contract-every-step-follows)'s flags"
+	case note != "":
+		return note
 	}
 	return "no probe report (see the line above the table)"
 }

@@ -24,17 +24,19 @@ type program struct {
 type variant struct {
 	dir   string
 	title string // the column's title
+	note  string // why it never runs the probe, when its output cannot say
 }
 
 var programs = []program{
 	{"The article's pivot_root program (step 04)", 4, []variant{
-		{"pivot", "as written"},
-		{"pivot-private", "+ `/` made private"},
-		{"pivot-private-flags", "+ `/` private, the contract's flags skipped"},
+		{"pivot", "as written", ""},
+		{"pivot-private", "+ `/` made private", ""},
+		{"pivot-private-flags", "+ `/` private, the contract's flags skipped", ""},
 	}},
 	{"The article's cgroup program (step 05)", 5, []variant{
-		{"cgroup", "as written"},
-		{"cgroup-compiles", "without the `Cgroup:` line"},
+		{"cgroup", "as written", ""},
+		{"cgroup-compiles", "without the `Cgroup:` line",
+			"it runs `/bin/bash`, whatever the command (see its code), so the probe never runs"},
 	}},
 }
 
@@ -43,6 +45,7 @@ type column struct {
 	variant
 	buildErr  string            // why it does not compile, or ""
 	preflight string            // why no check could look, or ""
+	stopped   string            // what stopped it before the probe, for the table
 	verdicts  []harness.Verdict // in the order of harness.ChecksUpTo
 	byID      map[string]harness.Verdict
 }
@@ -61,7 +64,7 @@ func runProgram(root string, p program, log io.Writer) ([]column, error) {
 		bin := filepath.Join(tmp, v.dir)
 		if col.buildErr = build(root, v.dir, bin); col.buildErr == "" {
 			fmt.Fprintf(log, "article: checking %s (%s) against step %02d\n", v.dir, v.title, p.step)
-			if err := check(&col, bin, p.step); err != nil {
+			if err := check(&col, bin, p.step, log); err != nil {
 				return nil, fmt.Errorf("%s: %w", v.dir, err)
 			}
 		}
@@ -92,7 +95,7 @@ func build(root, dir, bin string) string {
 	return strings.Join(lines, "; ")
 }
 
-func check(col *column, bin string, step int) error {
+func check(col *column, bin string, step int, log io.Writer) error {
 	env, err := harness.NewEnv(bin, step)
 	if err != nil {
 		return err
@@ -110,6 +113,18 @@ func check(col *column, bin string, step int) error {
 		}
 		col.verdicts = append(col.verdicts, v)
 		col.byID[c.ID] = v
+		if !v.Pass {
+			fmt.Fprintf(log, "article: %s: %s\n", col.dir, v.Line())
+		}
 	}
+	if col.preflight == "" {
+		return nil
+	}
+	// Once more, to see its stdout too: the article prints ERROR there.
+	res, err := env.Run(harness.Invocation{Flags: []string{"--hostname", "article"}, Probe: []string{"report"}})
+	if err != nil {
+		return err
+	}
+	col.stopped = stopCause(res.Stdout+"\n"+res.Describe(), col.note)
 	return nil
 }
