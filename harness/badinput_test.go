@@ -66,7 +66,7 @@ func TestBadInvocations(t *testing.T) {
 					assert.Equal(t, c.stdout, res.Stdout)
 					assert.Empty(t, strings.TrimSpace(res.Stderr))
 				}
-				requireNoCgroups(t, "after the run")
+				requireNoCgroups(t, env, "after the run")
 			})
 		})
 	}

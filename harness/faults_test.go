@@ -61,7 +61,7 @@ func TestFaultSignalsForwarded(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, 7, res.Exit, res.Describe())
 				assert.Contains(t, res.Stdout, "caught "+name)
-				requireNoCgroups(t, "after the runtime exited")
+				requireNoCgroups(t, env, "after the runtime exited")
 			})
 		})
 	}
@@ -111,7 +111,7 @@ func TestFaultCtrlCReachesShell(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, res.TimedOut, "the shell did not exit:\n%s", term.String())
 		assert.Equal(t, 5, res.Exit, "exit status of the shell, through the runtime:\n%s", term.String())
-		requireNoCgroups(t, "after the shell exited")
+		requireNoCgroups(t, env, "after the shell exited")
 	})
 }
 
@@ -147,7 +147,7 @@ func TestFaultReadOnlyRootfs(t *testing.T) {
 			assert.Contains(t, res.Stdout, "refused")
 			assert.Contains(t, res.Stdout, "devnull")
 			assert.NoFileExists(t, filepath.Join(res.Rootfs, "written"))
-			requireNoCgroups(t, "after the run")
+			requireNoCgroups(t, env, "after the run")
 		})
 	})
 	t.Run("no /dev", func(t *testing.T) {
@@ -160,7 +160,7 @@ func TestFaultReadOnlyRootfs(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, 125, res.Exit, res.Describe())
 			assertOneErrorLine(t, res, "cannot create /dev", "read-only file system")
-			requireNoCgroups(t, "after the failed run")
+			requireNoCgroups(t, env, "after the failed run")
 		})
 	})
 }
@@ -176,7 +176,7 @@ func TestFaultNoCgroupFilesystem(t *testing.T) {
 		assert.Equal(t, 125, res.Exit, res.Describe())
 		assertOneErrorLine(t, res, "cgroup")
 		requireGone(t, "sleep "+sleep)
-		requireNoCgroups(t, "after the failed run")
+		requireNoCgroups(t, env, "after the failed run")
 	})
 }
 

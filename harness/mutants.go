@@ -107,10 +107,12 @@ var Mutants = []Mutant{
 		[]Edit{{`os.Getpid(), rand.Uint32())`, `0, rand.Uint32()*0)`, "cgroup.go"}}},
 	{"cgroup.bad_cpus", 5, "accepts --cpus values below 0.01",
 		[]Edit{{"if cpus < 0.01 {", "if cpus < -1e9 {", ""}}},
-	{"cgroup.from_start", 5, "releases the child first and moves it into its cgroup 100 ms later, so the command starts unlimited",
+	// Two seconds late, not 100 ms: under software emulation the probe may
+	// take longer than 100 ms to start and read its cgroup.
+	{"cgroup.from_start", 5, "releases the child first and moves it into its cgroup two seconds later, so the command starts unlimited",
 		[]Edit{
 			{"\tif err := cg.addProcess(cmd.Process.Pid); err != nil {",
-				"\tif err := releaseChild(syncWrite); err != nil { killChild(cmd); return 0, err }\n\t_ = unix.Nanosleep(&unix.Timespec{Nsec: 100e6}, nil)\n\tif err := cg.addProcess(cmd.Process.Pid); err != nil {", ""},
+				"\tif err := releaseChild(syncWrite); err != nil { killChild(cmd); return 0, err }\n\t_ = unix.Nanosleep(&unix.Timespec{Sec: 2}, nil)\n\tif err := cg.addProcess(cmd.Process.Pid); err != nil {", ""},
 			{"\tif err := releaseChild(syncWrite); err != nil {\n\t\tkillChild(cmd)\n\t\treturn 0, err\n\t}\n\treturn waitForChild(cmd)",
 				"\treturn waitForChild(cmd)", ""},
 		}},

@@ -85,9 +85,11 @@ func waitForOutput(out func() string, want string) bool {
 	return false
 }
 
-// requireNoCgroups fails unless no stepbox cgroup exists on the host.
-func requireNoCgroups(t *testing.T, when string) {
+// requireNoCgroups fails unless the runs of env left no cgroup, in its
+// cgroup jail (any name) or as a stepbox-* cgroup on the host.
+func requireNoCgroups(t *testing.T, env *Env, when string) {
 	t.Helper()
+	require.Empty(t, env.jailContents(), "cgroups left in the jail %s", when)
 	require.Empty(t, stepboxCgroups(), "stepbox cgroups left %s", when)
 }
 
@@ -113,11 +115,11 @@ func requireOwnerReaped(t *testing.T, cgroup string) {
 // the step removes that cgroup.
 func requireNextRunRemovesStale(t *testing.T, env *Env) {
 	t.Helper()
-	stale := stepboxCgroups()
+	stale := env.jailContents()
 	require.Len(t, stale, 1, "the killed runtime should leave its own empty cgroup")
 	requireOwnerReaped(t, stale[0])
 	next, err := env.Run(Invocation{Cmd: []string{"/bin/true"}})
 	require.NoError(t, err)
 	require.Equal(t, 0, next.Exit, next.Describe())
-	requireNoCgroups(t, "after the next run, which should remove the stale one")
+	requireNoCgroups(t, env, "after the next run, which should remove the stale one")
 }

@@ -54,7 +54,7 @@ func TestStressStep05(t *testing.T) {
 		wg.Wait()
 		assert.Empty(t, failures, "%d of %d runs failed", len(failures), runs)
 		requireGone(t, tag)
-		requireNoCgroups(t, "after the load")
+		requireNoCgroups(t, env, "after the load")
 	})
 	require.False(t, t.Failed())
 }

@@ -154,7 +154,8 @@ type prebuiltSet struct {
 // prebuiltFor is what the packages' tests look up in $STEPBOX_PREBUILT.
 func prebuiltFor(pkgs, folders []string, steps []int, breakCheck string) prebuiltSet {
 	if slices.Contains(pkgs, "harness") {
-		return prebuiltSet{steps, harness.Mutants}
+		// The harness's tests build the variants too (harness.Variants).
+		return prebuiltSet{steps, append(slices.Clone(harness.Mutants), harness.Variants...)}
 	}
 	var set prebuiltSet
 	for i, f := range folders {
