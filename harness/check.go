@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -185,11 +186,29 @@ func (e *Env) report() (*Result, Outcome) {
 // failure, pivot_root on a shared /, is named.
 func FailedBeforeProbe(res *Result) string {
 	hint := "the program failed before the probe ran, so this check could not look: fix that failure first (its exit status and stderr are above)"
-	stderr := strings.ToLower(res.Stderr)
-	if strings.Contains(strings.ReplaceAll(stderr, "_", ""), "pivotroot") && strings.Contains(stderr, "invalid argument") {
-		hint += "; pivot_root says EINVAL when / is a shared mount, as on systemd hosts: make / private (MS_REC|MS_PRIVATE) before pivot_root (step 04's Pitfalls)"
+	if sharedRootPivot(res) {
+		hint += "; " + sharedRootPitfall
 	}
 	return hint
+}
+
+const sharedRootPitfall = "pivot_root says EINVAL when / is a shared mount, as on systemd hosts: make / private (MS_REC|MS_PRIVATE) before pivot_root (step 04's Pitfalls)"
+
+// sharedRootPivot says whether a run looks like pivot_root refused on a
+// shared /: "invalid argument", and either pivot_root named in stderr or
+// the run's rootfs bind mount leaked out (it propagated, being shared).
+// The article's must() panics with the bare "invalid argument".
+func sharedRootPivot(res *Result) bool {
+	stderr := strings.ToLower(res.Stderr)
+	if !strings.Contains(stderr, "invalid argument") {
+		return false
+	}
+	if strings.Contains(stderr, "pivot_root") || strings.Contains(stderr, "pivotroot(") {
+		return true
+	}
+	return slices.ContainsFunc(multisetMinus(res.Witness.MountsAfter, res.Witness.MountsBefore), func(m string) bool {
+		return strings.HasSuffix(strings.Fields(m)[0], "/rootfs")
+	})
 }
 
 // Preflight runs the standard run and says, in one line, why no check can
@@ -203,7 +222,11 @@ func (e *Env) Preflight() string {
 	if e.standard == nil {
 		return "the program could not be run"
 	}
-	return "the program failed before the probe ran: " + e.standard.Describe()
+	line := "the program failed before the probe ran: " + e.standard.Describe()
+	if sharedRootPivot(e.standard) {
+		line += " — " + sharedRootPitfall
+	}
+	return line
 }
 
 func randomHex(n int) string {

@@ -83,6 +83,12 @@ var Mutants = []Mutant{
 			{`if err := unix.PivotRoot(".", "."); err != nil {`, "_ = os.Mkdir(\"oldrootfs\", 0o700)\n\tif err := unix.PivotRoot(\".\", \"oldrootfs\"); err != nil {", ""},
 			{`unix.Unmount(".", unix.MNT_DETACH)`, "error(nil)", ""},
 		}},
+	{"root.host_hidden", 4, "pivots into an oldrootfs directory, leaves the old root mounted there and never mounts /proc, as the article does",
+		[]Edit{
+			{`if err := unix.PivotRoot(".", "."); err != nil {`, "_ = os.Mkdir(\"oldrootfs\", 0o700)\n\tif err := unix.PivotRoot(\".\", \"oldrootfs\"); err != nil {", ""},
+			{`unix.Unmount(".", unix.MNT_DETACH)`, "error(nil)", ""},
+			dropCall("mountProc()"),
+		}},
 	{"root.oldroot_unmounted", 4, "leaves the old root mounted after pivot_root",
 		[]Edit{{`unix.Unmount(".", unix.MNT_DETACH)`, "error(nil)", ""}}},
 	{"root.oldroot_removed", 4, "pivots into an oldrootfs directory and leaves it there, as the article does",

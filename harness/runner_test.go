@@ -27,6 +27,12 @@ func TestDescribeNamesLeakedMounts(t *testing.T) {
 func TestFailedBeforeProbe(t *testing.T) {
 	article := &Result{Exit: 2, Stderr: "panic: invalid argument\n\ngoroutine 1 [running]:\nmain.pivotRoot(...)\n"}
 	assert.Contains(t, FailedBeforeProbe(article), "make / private")
+	// The article as written: a bare panic, and its rootfs mount leaked.
+	bare := &Result{Exit: 2, Stderr: "panic: invalid argument\n\ngoroutine 1 [running]:\nmain.must(...)\n",
+		Witness: Witness{MountsAfter: []string{"/tmp/run-1/rootfs ext4 /dev/vda"}}}
+	assert.Contains(t, FailedBeforeProbe(bare), "make / private")
+	bare.Witness.MountsAfter = nil
+	assert.NotContains(t, FailedBeforeProbe(bare), "make / private")
 	assert.NotContains(t, FailedBeforeProbe(&Result{Stderr: "exec: no such file"}), "make / private")
 	article.Stderr = "stepbox: cannot pivot_root into \"rootfs\": invalid argument\n"
 	assert.Contains(t, FailedBeforeProbe(article), "make / private")
@@ -36,4 +42,5 @@ func TestFailedBeforeProbe(t *testing.T) {
 	assert.Contains(t, Verdict{Check: Check{ID: "root.is_rootfs", Hint: "bind-mount the rootfs"}, Outcome: out}.Line(),
 		"hint: the program failed before the probe ran")
 	assert.Contains(t, e.Preflight(), "the program failed before the probe ran: ")
+	assert.Contains(t, e.Preflight(), "make / private")
 }

@@ -3,6 +3,7 @@ package probe
 import (
 	"os"
 	"path/filepath"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,6 +31,15 @@ func hunt(marker string, mounts []Mount) *Escape {
 		}
 		if p := filepath.Join(m.Point, marker); exists(p) {
 			e.Found = append(e.Found, p+" (under the mount at "+m.Point+")")
+		}
+	}
+	// Without /proc there is no mount table to read: look under every
+	// directory at the top too, where an old root is usually left.
+	entries, _ := os.ReadDir("/")
+	for _, entry := range entries {
+		top := "/" + entry.Name()
+		if p := filepath.Join(top, marker); entry.IsDir() && !isMountedAt(mounts, top) && exists(p) {
+			e.Found = append(e.Found, p+" (under "+top+")")
 		}
 	}
 	climbed, how := climbOut()
@@ -62,6 +72,11 @@ func climbOut() (bool, string) {
 		return false, "stuck: chroot .: " + errName(err)
 	}
 	return true, "climbed to the top of the mount namespace"
+}
+
+// isMountedAt says whether mounts has one at point (already searched).
+func isMountedAt(mounts []Mount, point string) bool {
+	return slices.ContainsFunc(mounts, func(m Mount) bool { return m.Point == point })
 }
 
 func exists(path string) bool {
