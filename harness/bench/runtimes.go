@@ -13,6 +13,7 @@ import (
 type ociRuntime struct {
 	name  string
 	bin   string  // its path; "" looks name up on PATH
+	root  string  // its state directory (--root); "" keeps its default
 	start starter // how to start it; crun needs a private mount namespace
 	note  string  // a caveat shown in the report
 }
@@ -29,7 +30,9 @@ func ociRows(tmp, rootfs string, cpus float64, crunStart starter, crunNote strin
 		{name: "crun", start: crunStart, note: crunNote},
 	}
 	if step11 != "" {
-		runtimes = append(runtimes, ociRuntime{name: "step-11-oci", bin: step11})
+		// Its state under the bench's scratch directory, removed with it,
+		// not a /run/stepbox left on the host.
+		runtimes = append(runtimes, ociRuntime{name: "step-11-oci", bin: step11, root: filepath.Join(tmp, "state-step-11")})
 	}
 	var rows []*Row
 	for _, rt := range runtimes {
@@ -60,16 +63,21 @@ func ociRow(rt ociRuntime, tmp, rootfs string, cpus float64, timeout time.Durati
 	if err := writeBundle(bundle, opts); err != nil {
 		return &Row{Name: rt.name, Note: err.Error()}
 	}
+	global := []string{bin}
+	if rt.root != "" {
+		global = append(global, "--root", rt.root)
+	}
+	global = global[:len(global):len(global)] // each run appends to its own copy
 	return &Row{
 		Name:    rt.name,
-		Command: filepath.Base(bin) + " run --bundle BUNDLE ID",
+		Command: filepath.Base(bin) + map[bool]string{true: " --root STATE", false: ""}[rt.root != ""] + " run --bundle BUNDLE ID",
 		Note:    rt.note,
-		args:    func(id string) []string { return []string{bin, "run", "--bundle", bundle, id} },
+		args:    func(id string) []string { return append(global, "run", "--bundle", bundle, id) },
 		start:   rt.start,
 		cleanup: func(id string) {
 			// "run" deletes the container when it exits; after a
 			// failure or a kill, state may remain: force-delete it.
-			runOnce([]string{bin, "delete", "--force", id}, timeout, rt.start)
+			runOnce(append(global, "delete", "--force", id), timeout, rt.start)
 		},
 	}
 }
