@@ -31,7 +31,7 @@ func TestBuildForBuildsWhatTheTestsUse(t *testing.T) {
 
 	full := prebuiltFor(all, folders, steps, "")
 	assert.Equal(t, steps, full.steps)
-	assert.Len(t, full.mutants, len(harness.Mutants))
+	assert.Len(t, full.mutants, len(harness.Mutants)+len(harness.Variants), "the mutants and the variants the harness's tests build")
 
 	_, err = selectPackages(root, folders, []string{"steps/99-none"})
 	assert.ErrorContains(t, err, "no test package matches")
