@@ -182,7 +182,12 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 		case <-first:
 			first = nil
 			if inv.Hold != nil {
-				inv.Hold(parseReport(stdout.String()))
+				// Hold gets a report or is not called: a first line
+				// that is not the probe's (the article prints ERROR
+				// lines) leaves the check's "never reported" outcome.
+				if r := parseReport(stdout.String()); r != nil {
+					inv.Hold(r)
+				}
 				stdin.Close()
 			}
 		case waitErr = <-done:
