@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stepbox/stepbox/harness/fsutil"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -120,14 +121,7 @@ func stepboxCgroups() []string {
 // removeCgroup kills whatever is left in a cgroup and removes it, deepest
 // first. It is how the harness restores the host after a broken program.
 func removeCgroup(dir string) error {
-	var dirs []string
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			dirs = append(dirs, path)
-		}
-		return nil
-	})
-	slices.Reverse(dirs)
+	dirs := fsutil.DeepestFirst(dir)
 	var errs []error
 	for _, d := range dirs {
 		if data, err := os.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil {

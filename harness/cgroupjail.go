@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
 // A cgroup jail is a cgroup of the harness's own in every hierarchy,
@@ -129,12 +131,9 @@ func (e *Env) inJail(dir string) bool {
 func (e *Env) jailContents() []string {
 	var found []string
 	for _, jail := range e.jailDirs() {
-		_ = filepath.WalkDir(jail, func(path string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() && path != jail {
-				found = append(found, path)
-			}
-			return nil
-		})
+		if dirs := fsutil.Subdirs(jail); len(dirs) > 1 {
+			found = append(found, dirs[1:]...) // dirs[0] is the jail
+		}
 	}
 	return found
 }

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
 // CgroupParent is a cgroup the test makes in every hierarchy for a
@@ -68,15 +70,7 @@ func NewCgroupParent() (*CgroupParent, error) {
 func (p *CgroupParent) Remove() error {
 	var errs []error
 	for _, top := range p.Paths {
-		var dirs []string
-		_ = filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, path)
-			}
-			return nil
-		})
-		slices.Reverse(dirs)
-		for _, d := range dirs {
+		for _, d := range fsutil.DeepestFirst(top) {
 			errs = append(errs, rmdirWait(d))
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
 // The suite's cgroup tests make cgroups and do not always remove them:
@@ -92,15 +94,7 @@ func removeNewCgroups(before []string) ([]string, error) {
 		if slices.Contains(before, top) {
 			continue
 		}
-		var dirs []string
-		_ = filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, path)
-			}
-			return nil
-		})
-		slices.Reverse(dirs)
-		for _, d := range dirs {
+		for _, d := range fsutil.DeepestFirst(top) {
 			if err := rmdirWait(d); err != nil {
 				errs = append(errs, err)
 			}
