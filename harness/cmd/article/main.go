@@ -12,7 +12,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
 // The tables go between these two lines of the README.
@@ -73,36 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if path == "" {
 		path = filepath.Join(root, "docs", "article.md")
 	}
-	if err := rewrite(path, tables.String()); err != nil {
+	if err := fsutil.RewriteBetween(path, beginMarker, endMarker, tables.String()); err != nil {
 		fmt.Fprintf(stderr, "article: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "article: wrote the tables of %d programs into %s\n", len(programs), path)
 	return 0
-}
-
-// rewrite puts the tables between the README's markers.
-func rewrite(path, tables string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	text, err := replaceTables(string(data), tables)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.WriteFile(path, []byte(text), 0o644)
-}
-
-// replaceTables swaps what lies between the markers for tables.
-func replaceTables(text, tables string) (string, error) {
-	head, rest, ok := strings.Cut(text, beginMarker+"\n")
-	if !ok {
-		return "", errors.New("no line " + beginMarker)
-	}
-	_, tail, ok := strings.Cut(rest, endMarker)
-	if !ok {
-		return "", errors.New("no line " + endMarker + " after the begin marker")
-	}
-	return head + beginMarker + "\n" + tables + endMarker + tail, nil
 }

@@ -65,12 +65,3 @@ func TestCell(t *testing.T) {
 	assert.Contains(t, cell(column{}, late), "The command is PID 2, not 1")
 	assert.Equal(t, "PASS", cell(column{}, harness.Verdict{Outcome: harness.Outcome{Pass: true}}))
 }
-
-func TestReplaceTables(t *testing.T) {
-	text := "intro\n" + beginMarker + "\nold\n" + endMarker + "\nafter\n"
-	got, err := replaceTables(text, "new\n")
-	require.NoError(t, err)
-	assert.Equal(t, "intro\n"+beginMarker+"\nnew\n"+endMarker+"\nafter\n", got)
-	_, err = replaceTables("no markers", "new\n")
-	assert.Error(t, err)
-}

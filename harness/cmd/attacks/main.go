@@ -12,7 +12,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
 // The table goes between these two lines of the README.
@@ -68,7 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if err := rewrite(path, table); err != nil {
+	if err := fsutil.RewriteBetween(path, beginMarker, endMarker, table); err != nil {
 		fmt.Fprintf(stderr, "attacks: %v\n", err)
 		return 1
 	}
@@ -174,30 +174,4 @@ func runAttacks(c column) (map[string]string, error) {
 		return nil, fmt.Errorf("%s: no attack report: %s", c.title, res.Describe())
 	}
 	return res.Report.Attacks, nil
-}
-
-// rewrite puts table between the README's markers.
-func rewrite(path, table string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	text, err := replaceTable(string(data), table)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.WriteFile(path, []byte(text), 0o644)
-}
-
-// replaceTable swaps what lies between the markers for table.
-func replaceTable(text, table string) (string, error) {
-	head, rest, ok := strings.Cut(text, beginMarker+"\n")
-	if !ok {
-		return "", errors.New("no line " + beginMarker)
-	}
-	_, tail, ok := strings.Cut(rest, endMarker)
-	if !ok {
-		return "", errors.New("no line " + endMarker + " after the begin marker")
-	}
-	return head + beginMarker + "\n" + table + endMarker + tail, nil
 }

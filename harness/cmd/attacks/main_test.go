@@ -27,17 +27,6 @@ func TestReadmeHasTheTable(t *testing.T) {
 	}
 }
 
-func TestReplaceTable(t *testing.T) {
-	text := "intro\n" + beginMarker + "\nold\n" + endMarker + "\nafter\n"
-	got, err := replaceTable(text, "| new |\n")
-	require.NoError(t, err)
-	assert.Equal(t, "intro\n"+beginMarker+"\n| new |\n"+endMarker+"\nafter\n", got)
-	_, err = replaceTable("no markers", "x")
-	assert.Error(t, err)
-	_, err = replaceTable(beginMarker+"\nno end", "x")
-	assert.Error(t, err)
-}
-
 func TestUsage(t *testing.T) {
 	var out, errOut strings.Builder
 	assert.Equal(t, 2, run([]string{"extra"}, &out, &errOut))

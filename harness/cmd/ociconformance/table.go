@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
 // The table goes between these two lines of step 11's README.
@@ -53,19 +55,7 @@ func passes(results map[string]map[string]Result, runtime string) int {
 
 // rewriteReadme puts text between the markers of the README at path.
 func rewriteReadme(path, text string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	head, rest, ok := strings.Cut(string(data), beginMarker+"\n")
-	if !ok {
-		return fmt.Errorf("%s has no line %s", path, beginMarker)
-	}
-	_, tail, ok := strings.Cut(rest, endMarker)
-	if !ok {
-		return fmt.Errorf("%s has no line %s after the begin marker", path, endMarker)
-	}
-	return os.WriteFile(path, []byte(head+beginMarker+"\n"+text+endMarker+tail), 0o644)
+	return fsutil.RewriteBetween(path, beginMarker, endMarker, text)
 }
 
 // readFloor reads the recorded count: the first line that is a number;
