@@ -32,6 +32,8 @@ help:
 	@echo "make vm-test-qemu       every test in a second kernel (pure cgroup v2) under QEMU (VM_ARCH=arm64: an arm64 guest)"
 	@echo "make bench / stress     speed ratios side by side; load, faults and fuzzing"
 	@echo "make attacks            run step 10's attacks against steps 09 and 10 and rewrite the table in its README"
+	@echo "make oci-conformance    the OCI runtime-tools suite on step 11, runc and crun; the table in step 11's README"
+	@echo "make article            check the seed article's programs and rewrite docs/article.md"
 
 # deps installs what a fresh Debian or Ubuntu machine lacks.
 deps:
