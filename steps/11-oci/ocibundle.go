@@ -82,6 +82,9 @@ func checkSpec(spec *specs.Spec) error {
 		if _, ok := namespaceFlag[ns.Type]; !ok {
 			return fmt.Errorf("namespace type %q is not supported", ns.Type)
 		}
+		if ns.Type == specs.UserNamespace && ns.Path != "" {
+			return fmt.Errorf("cannot join the user namespace %s: the kernel lets only a single-threaded process into a user namespace, and a Go program always has several threads", ns.Path)
+		}
 	}
 	return nil
 }

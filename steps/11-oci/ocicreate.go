@@ -275,10 +275,7 @@ func startInNamespaces(cmd *exec.Cmd, namespaces []specs.LinuxNamespace) error {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		for _, ns := range namespaces {
-			if ns.Path == "" {
-				continue
-			}
+		for _, ns := range joinOrder(namespaces) {
 			if err := joinNamespace(ns); err != nil {
 				done <- err
 				return
@@ -293,26 +290,67 @@ func startInNamespaces(cmd *exec.Cmd, namespaces []specs.LinuxNamespace) error {
 	return <-done
 }
 
-// joinNamespace enters the namespace at ns.Path on this thread. Only
-// kinds that a thread can enter alone, and that its clone inherits,
-// may be joined: net, ipc, uts, cgroup, and pid (which setns makes the
-// namespace of the thread's future children). The mount and user
-// namespaces refuse a multithreaded caller (EINVAL), and every Go
-// program is multithreaded: runc enters them from C code that runs
-// before the Go runtime starts (nsexec.c), which needs cgo.
-func joinNamespace(ns specs.LinuxNamespace) error {
-	if ns.Type == specs.MountNamespace || ns.Type == specs.UserNamespace {
-		return fmt.Errorf("cannot join the %s namespace %s: a Go program has several threads, and setns(2) into a %s namespace needs a single-threaded caller", ns.Type, ns.Path, ns.Type)
+// joinOrder is the namespaces given by path, the mount namespace last:
+// once in it, a path such as /proc/PID/ns/net is looked up in its files,
+// and the next join would open the wrong one, or none.
+func joinOrder(namespaces []specs.LinuxNamespace) []specs.LinuxNamespace {
+	var order, mount []specs.LinuxNamespace
+	for _, ns := range namespaces {
+		switch {
+		case ns.Path == "":
+		case ns.Type == specs.MountNamespace:
+			mount = append(mount, ns)
+		default:
+			order = append(order, ns)
+		}
 	}
+	return append(order, mount...)
+}
+
+// joinNamespace enters the namespace at ns.Path on this thread, whose
+// clone inherits it: net, ipc, uts, cgroup, pid (which setns makes the
+// namespace of the thread's future children) and mount. The user
+// namespace cannot be joined, and checkSpec refuses it: the kernel lets
+// only a single-threaded process into one, and every Go program has
+// several threads. runc enters it from C code that runs before the Go
+// runtime starts (nsexec.c), which needs cgo.
+func joinNamespace(ns specs.LinuxNamespace) error {
 	fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot open the %s namespace %s: %w", ns.Type, ns.Path, err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Setns(fd, int(namespaceFlag[ns.Type])); err != nil {
+	if ns.Type == specs.MountNamespace && sameNamespace(fd, "/proc/thread-self/ns/mnt") {
+		return fmt.Errorf("will not join the mount namespace %s: it is the runtime's own (the host's), where the container's mounts and pivot_root would land; give the container a mount namespace of its own", ns.Path)
+	}
+	if ns.Type == specs.MountNamespace {
+		err = joinMountNamespace(fd)
+	} else {
+		err = unix.Setns(fd, int(namespaceFlag[ns.Type]))
+	}
+	if err != nil {
 		return fmt.Errorf("cannot join the %s namespace %s: %w", ns.Type, ns.Path, err)
 	}
 	return nil
+}
+
+// joinMountNamespace enters the mount namespace fd on this thread. The
+// kernel refuses (EINVAL) a caller that shares its root and working
+// directory (its fs_struct) with another thread, as all of a Go
+// program's threads do: unshare(CLONE_FS) first gives this thread its
+// own copy, and then setns(2) lets it in, alone. The thread's root and
+// working directory become the namespace's root.
+func joinMountNamespace(fd int) error {
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("unshare(CLONE_FS): %w", err)
+	}
+	return unix.Setns(fd, unix.CLONE_NEWNS)
+}
+
+// sameNamespace reports whether the namespace fd is the one at path.
+func sameNamespace(fd int, path string) bool {
+	var a, b unix.Stat_t
+	return unix.Fstat(fd, &a) == nil && unix.Stat(path, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
 // sendGo tells the init its state (for the hooks it runs) and to go on.

@@ -22,18 +22,20 @@ import (
 // "exec" starts one more process in a running container. runc's
 // nsexec.c (C, run before the Go runtime starts) setns(2)es into every
 // namespace of the container's process. A Go program has several
-// threads, and the kernel lets a multithreaded process into neither a
-// mount nor a user namespace. So stepbox's exec:
+// threads, and the kernel lets a multithreaded process into no user
+// namespace, and into a mount namespace only a thread that shares its
+// root and working directory with no other. So stepbox's exec:
 //
 //   - joins, on one locked thread, the namespaces a thread can join
 //     alone and a clone inherits: net, ipc, uts, cgroup, and pid (for
 //     the thread's children), then clones the new process from it;
 //   - puts the new process in the container's cgroups before it runs;
-//   - gives it the container's files through /proc/PID/root, the
-//     container's root as its process sees it, mounts and all: the new
-//     process chroots there. Its mount namespace stays the host's (its
-//     /proc/self/mountinfo says so), but it sees only the container's
-//     tree, and it cannot mount (no CAP_SYS_ADMIN, or the filter);
+//   - has the new process, on its one locked thread, enter the
+//     container's mount namespace (unshare(CLONE_FS), then setns), and
+//     chroot to /proc/PID/root, the container's root as its process sees
+//     it: that is all a container without a mount namespace has. It
+//     joins there, not here, so that /proc/self/exe, which starts it, is
+//     still looked up in the runtime's files;
 //   - refuses a container with a user namespace: there is no way into
 //     one from Go, and a process outside it would be the host's root.
 
@@ -188,12 +190,18 @@ func execIn(r *record, p *specs.Process, o execOpts) (int, error) {
 }
 
 // execProcessCommand prepares "oci-exec": the process on a pipe, the
-// container's root as an fd, a pipe to wait on until it is in the cgroup.
-// Its ExtraFiles are the caller's to close once it has started.
+// container's root and mount namespace as fds, a pipe to wait on until
+// it is in the cgroup. Its ExtraFiles are the caller's to close once it
+// has started.
 func execProcessCommand(r *record, p *specs.Process, o execOpts) (*exec.Cmd, *os.File, error) {
 	root, err := os.Open("/proc/" + strconv.Itoa(r.Pid) + "/root")
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot open the root of container %q: %w", r.ID, err)
+	}
+	mnt, err := os.Open("/proc/" + strconv.Itoa(r.Pid) + "/ns/mnt")
+	if err != nil {
+		root.Close()
+		return nil, nil, fmt.Errorf("cannot open the mount namespace of container %q: %w", r.ID, err)
 	}
 	procRead, procWrite, err := os.Pipe()
 	if err != nil {
@@ -210,14 +218,14 @@ func execProcessCommand(r *record, p *specs.Process, o execOpts) (*exec.Cmd, *os
 	}
 	cmd := exec.Command("/proc/self/exe", "oci-exec")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{procRead, syncRead, root} // 3, 4, 5
+	cmd.ExtraFiles = []*os.File{procRead, syncRead, root, mnt} // 3, 4, 5, 6
 	if o.consoleSocket != "" {
 		console, err := dialConsole(o.consoleSocket)
 		if err != nil {
 			syncWrite.Close()
 			return nil, nil, err
 		}
-		cmd.ExtraFiles = append(cmd.ExtraFiles, console) // 6
+		cmd.ExtraFiles = append(cmd.ExtraFiles, console) // 7
 	}
 	return cmd, syncWrite, nil
 }
@@ -277,9 +285,12 @@ func placeExec(r *record, pid int, release *os.File) error {
 }
 
 // ociExecChild is the new process, in the container's namespaces: it
-// enters the container's root, becomes process.user with its
-// capabilities and filter, and execs the program.
+// enters the container's mount namespace and root, becomes process.user
+// with its capabilities and filter, and execs the program. It runs on
+// one locked thread to its end: the mount namespace it joins is that
+// thread's, and execve keeps only it.
 func ociExecChild(_ []string) int {
+	runtime.LockOSThread()
 	var in struct {
 		Process *specs.Process      `json:"process"`
 		Seccomp *specs.LinuxSeccomp `json:"seccomp"`
@@ -294,6 +305,9 @@ func ociExecChild(_ []string) int {
 	if _, err := io.ReadFull(os.NewFile(4, "sync"), make([]byte, 1)); err != nil {
 		return failed(exitRuntime, fmt.Errorf("exec gave up before the process was in the container's cgroup: %w", err))
 	}
+	if err := enterMountNamespace(6); err != nil {
+		return failed(exitRuntime, err)
+	}
 	if err := enterRoot(5); err != nil {
 		return failed(exitRuntime, err)
 	}
@@ -301,8 +315,24 @@ func ociExecChild(_ []string) int {
 	return becomeProcess(spec)
 }
 
+// enterMountNamespace joins the container's mount namespace, given as
+// an open /proc/PID/ns/mnt, unless it is already this thread's (a
+// container without a mount namespace shares the runtime's).
+func enterMountNamespace(fd int) error {
+	defer unix.Close(fd)
+	if sameNamespace(fd, "/proc/thread-self/ns/mnt") {
+		return nil
+	}
+	if err := joinMountNamespace(fd); err != nil {
+		return fmt.Errorf("cannot join the container's mount namespace: %w", err)
+	}
+	return nil
+}
+
 // enterRoot chroots into the container's root, given as an open
-// directory: fchdir there, then chroot(".").
+// directory: fchdir there, then chroot("."). In the container's mount
+// namespace that is the root setns already gave; in a container without
+// one, it is the only way in.
 func enterRoot(fd int) error {
 	if err := unix.Fchdir(fd); err != nil {
 		return fmt.Errorf("cannot enter the container's root: %w", err)
@@ -321,8 +351,8 @@ func becomeProcess(spec *specs.Spec) int {
 		unix.Close(fd)
 	}
 	if p.Terminal {
-		unix.CloseOnExec(6)
-		if err := setupConsole(6, p.ConsoleSize); err != nil {
+		unix.CloseOnExec(7)
+		if err := setupConsole(7, p.ConsoleSize); err != nil {
 			return failed(exitRuntime, err)
 		}
 	}

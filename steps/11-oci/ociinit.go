@@ -33,6 +33,19 @@ func wants(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
 	return false
 }
 
+// hasNamespace reports whether the spec puts the container in a
+// namespace of this type other than the runtime's: a new one, or one
+// joined by path. A joined mount namespace is the container's as much as
+// a new one: the root is built inside it, as runc does.
+func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
 // initAttr is how the init is cloned: in the new namespaces the spec
 // lists without a path, and with its uid and gid maps. The cgroup
 // namespace is left out: created at clone, its root would be create's
@@ -137,7 +150,7 @@ func buildContainer(b *bundle, st specs.State, consoleFD int) error {
 			return err
 		}
 	}
-	if wants(spec, specs.MountNamespace) {
+	if hasNamespace(spec, specs.MountNamespace) {
 		if err := buildRoot(b, st); err != nil {
 			return err
 		}
@@ -183,7 +196,7 @@ func findProgram(p *specs.Process) (string, int, error) {
 	return lookPath(p.Args[0])
 }
 
-// chrootOnly is the root without a mount namespace of its own: every
+// chrootOnly is the root without a mount namespace: every
 // mount would land in the host's table, so none is made (the config's
 // mounts, masks and read-only paths are skipped, and the log says so);
 // chroot(2) alone gives the program its root filesystem.

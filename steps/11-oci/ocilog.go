@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -22,9 +23,14 @@ var ociLog struct {
 	debug bool
 }
 
-// setupLog remembers the --log file and its format.
+// setupLog remembers the --log file, made absolute, and its format:
+// the init starts in a joined mount namespace's / when it has one, so a
+// relative path would name another file there.
 func setupLog(g globals) {
 	ociLog.path, ociLog.json, ociLog.debug = g.logFile, g.logFormat == "json", g.debug
+	if abs, err := filepath.Abs(g.logFile); err == nil && g.logFile != "" {
+		ociLog.path = abs
+	}
 }
 
 // logLine is one JSON log line, the shape logrus (runc's logger) writes.
