@@ -98,7 +98,9 @@ func runOCI(g globals, cmd string, args []string) int {
 
 // looksOCI tells an OCI call without global flags from the course's:
 // "run" with an OCI-only flag (--bundle, --pid-file, ...); "kill",
-// "exec" and "ps" naming a container of the OCI root.
+// "exec" and "ps" naming a container of the OCI root, or one that
+// stepbox run's store does not have either: an engine's call for a
+// container that is gone must fail naming the OCI root, where it looked.
 func looksOCI(cmd string, args []string, root string) bool {
 	switch cmd {
 	case "run":
@@ -120,7 +122,19 @@ func looksOCI(cmd string, args []string, root string) bool {
 		}
 		if len(args) > 0 {
 			_, err := os.Stat(filepath.Join(root, args[0], "state.json"))
-			return validID(args[0]) == nil && err == nil
+			return validID(args[0]) == nil && (err == nil || !courseHas(args[0]))
+		}
+	}
+	return false
+}
+
+// courseHas reports whether stepbox run's default store has a container
+// whose id starts with id (the course's commands take a prefix).
+func courseHas(id string) bool {
+	entries, _ := os.ReadDir(filepath.Join(defaultStateDir, "containers")) // none yet: it has none
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), id) {
+			return true
 		}
 	}
 	return false
