@@ -83,20 +83,37 @@ func main() {
 	os.Exit(code)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// options are the command line's flags.
+type options struct {
+	tools, names, only, readme, floor, logPath string
+	timeout                                    time.Duration
+	noReadme, record, retry                    bool
+}
+
+// parseOptions reads the flags; false means a usage error (already said).
+func parseOptions(args []string, stderr io.Writer) (options, bool) {
+	var o options
 	flags := flag.NewFlagSet("ociconformance", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	tools := flags.String("tools", "bin/oci-tools", "the built validation programs, runtimetest and "+rootfsTarball)
-	names := flags.String("runtimes", "step-11,runc,crun", "the runtimes, in the table's order")
-	only := flags.String("only", "", "run only the tests matching this regular expression")
-	timeout := flags.Duration("timeout", 2*time.Minute, "the longest one test may run")
-	readme := flags.String("readme", "", "the README whose table to rewrite (default: steps/11-*/README.md)")
-	noReadme := flags.Bool("no-readme", false, "leave the README alone")
-	floor := flags.String("floor", "", "the file holding step 11's recorded count: fail below it")
-	record := flags.Bool("record", false, "write step 11's count into --floor")
-	logPath := flags.String("log", "", "write every test's output here")
-	retry := flags.Bool("retry", true, "run a test a runtime did not pass once more (the table marks a second-run pass)")
+	flags.StringVar(&o.tools, "tools", "bin/oci-tools", "the built validation programs, runtimetest and "+rootfsTarball)
+	flags.StringVar(&o.names, "runtimes", "step-11,runc,crun", "the runtimes, in the table's order")
+	flags.StringVar(&o.only, "only", "", "run only the tests matching this regular expression")
+	flags.DurationVar(&o.timeout, "timeout", 2*time.Minute, "the longest one test may run")
+	flags.StringVar(&o.readme, "readme", "", "the README whose table to rewrite (default: steps/11-*/README.md)")
+	flags.BoolVar(&o.noReadme, "no-readme", false, "leave the README alone")
+	flags.StringVar(&o.floor, "floor", "", "the file holding step 11's recorded count: fail below it")
+	flags.BoolVar(&o.record, "record", false, "write step 11's count into --floor")
+	flags.StringVar(&o.logPath, "log", "", "write every test's output here")
+	flags.BoolVar(&o.retry, "retry", true, "run a test a runtime did not pass once more (the table marks a second-run pass)")
 	if err := flags.Parse(args); err != nil || flags.NArg() > 0 {
+		return o, false
+	}
+	return o, true
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, ok := parseOptions(args, stderr)
+	if !ok {
 		return 2
 	}
 	if problem := harness.PrivilegeProblem(); problem != "" {
@@ -104,17 +121,51 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fail := func(err error) int { fmt.Fprintf(stderr, "ociconformance: %v\n", err); return 1 }
+	selected, targets, err := prepare(&o)
+	if err != nil {
+		return fail(err)
+	}
+	log, closeLog, err := openLog(o.logPath)
+	if err != nil {
+		return fail(err)
+	}
+	defer closeLog()
+
+	start := time.Now()
+	s := runAll(o, selected, targets, log, stderr)
+	text := table(selected, targets, s.results)
+	report(stdout, text, selected, targets, s, start)
+	if !o.noReadme && o.only == "" {
+		if err := writeReadme(o.readme, text); err != nil {
+			fmt.Fprintf(stderr, "ociconformance: the README is left as it was: %v\n", err)
+		}
+	}
+	if o.only != "" || !hasStep(targets) {
+		o.floor = "" // a partial run says nothing about the floor
+	}
+	if code := checkFloor(o.floor, o.record, s.results, stdout, stderr); code != 0 {
+		return code
+	}
+	if s.problems > 0 {
+		return fail(fmt.Errorf("%d runs went wrong (above)", s.problems))
+	}
+	return 0
+}
+
+// prepare makes --tools absolute and finds the tests --only selects and
+// the runtimes to run them on.
+func prepare(o *options) ([]string, []target, error) {
 	var err error
-	if *tools, err = filepath.Abs(*tools); err != nil {
-		return fail(err)
+	if o.tools, err = filepath.Abs(o.tools); err != nil {
+		return nil, nil, err
 	}
-	all, err := tests(*tools)
+	all, err := tests(o.tools)
 	if err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
-	pattern, err := regexp.Compile(*only)
+	pattern, err := regexp.Compile(o.only)
 	if err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
 	var selected []string
 	for _, t := range all {
@@ -122,80 +173,83 @@ func run(args []string, stdout, stderr io.Writer) int {
 			selected = append(selected, t)
 		}
 	}
-	targets, err := resolve(strings.Split(*names, ","))
-	if err != nil {
-		return fail(err)
-	}
-	// The host snapshot also lists a tree that must not change: here
-	// the suite itself (the tests bring their own rootfs).
-	base := *tools
-	var log io.Writer = io.Discard
-	if *logPath != "" {
-		f, err := os.Create(*logPath)
-		if err != nil {
-			return fail(err)
-		}
-		defer f.Close()
-		log = f
-	}
+	targets, err := resolve(strings.Split(o.names, ","))
+	return selected, targets, err
+}
 
-	start := time.Now()
-	results := map[string]map[string]Result{}
-	spent := map[string]time.Duration{}
-	problems := 0
+// openLog opens --log, or discards the log when there is none.
+func openLog(path string) (io.Writer, func(), error) {
+	if path == "" {
+		return io.Discard, func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// sweep is what a run of every test on every runtime found.
+type sweep struct {
+	results  map[string]map[string]Result // by test, then runtime
+	spent    map[string]time.Duration     // by runtime
+	problems int                          // runs that went wrong besides the test's verdict
+}
+
+// runAll runs every selected test on every target, in order, printing a
+// line for each on stderr and its output to log.
+func runAll(o options, selected []string, targets []target, log, stderr io.Writer) sweep {
+	s := sweep{results: map[string]map[string]Result{}, spent: map[string]time.Duration{}}
 	for _, test := range selected {
-		results[test] = map[string]Result{}
+		s.results[test] = map[string]Result{}
 		for _, t := range targets {
-			r, err := guarded(*tools, test, t, *timeout, base)
-			if err != nil {
-				fmt.Fprintf(stderr, "ociconformance: %s on %s: %v\n", test, t.name, err)
-				problems++
-			}
-			// Some tests race on a loaded machine (killsig's signal
-			// file, a seccomp filter's allocation): every runtime gets
-			// a second run of a test it did not pass, and the table
-			// says so.
-			if r.Outcome != Pass && *retry {
-				fmt.Fprintf(log, "==== %s on %s: %s (exit %d, %.1fs), run again\n%s\n", test, t.name, r.Cell(), r.Exit, r.Duration.Seconds(), r.Output)
-				again, err := guarded(*tools, test, t, *timeout, base)
-				if err != nil {
-					fmt.Fprintf(stderr, "ociconformance: %s on %s, second run: %v\n", test, t.name, err)
-					problems++
-				}
-				again.Duration += r.Duration
-				if again.Outcome == Pass {
-					again.Retried = true
-				}
-				r = again
-			}
-			results[test][t.name] = r
-			spent[t.name] += r.Duration
+			r, problems := runTwice(o, test, t, log, stderr)
+			s.problems += problems
+			s.results[test][t.name] = r
+			s.spent[t.name] += r.Duration
 			fmt.Fprintf(stderr, "%-36s %-8s %-16s %5.1fs\n", test, t.name, r.Cell(), r.Duration.Seconds())
 			fmt.Fprintf(log, "==== %s on %s: %s (exit %d, %.1fs)\n%s\n", test, t.name, r.Cell(), r.Exit, r.Duration.Seconds(), r.Output)
 		}
 	}
-	text := table(selected, targets, results)
+	return s
+}
+
+// runTwice runs one test on one runtime, and once more if it did not
+// pass (with --retry): some tests race on a loaded machine (killsig's
+// signal file, a seccomp filter's allocation), so every runtime gets a
+// second run, and the table says so. It returns the result and how many
+// runs went wrong.
+func runTwice(o options, test string, t target, log, stderr io.Writer) (Result, int) {
+	// The host snapshot also lists a tree that must not change: here
+	// the suite itself (the tests bring their own rootfs).
+	base := o.tools
+	problems := 0
+	r, err := guarded(o.tools, test, t, o.timeout, base)
+	if err != nil {
+		fmt.Fprintf(stderr, "ociconformance: %s on %s: %v\n", test, t.name, err)
+		problems++
+	}
+	if r.Outcome == Pass || !o.retry {
+		return r, problems
+	}
+	fmt.Fprintf(log, "==== %s on %s: %s (exit %d, %.1fs), run again\n%s\n", test, t.name, r.Cell(), r.Exit, r.Duration.Seconds(), r.Output)
+	again, err := guarded(o.tools, test, t, o.timeout, base)
+	if err != nil {
+		fmt.Fprintf(stderr, "ociconformance: %s on %s, second run: %v\n", test, t.name, err)
+		problems++
+	}
+	again.Duration += r.Duration
+	again.Retried = again.Outcome == Pass
+	return again, problems
+}
+
+// report prints the table, each runtime's count and time, and the run's.
+func report(stdout io.Writer, text string, selected []string, targets []target, s sweep, start time.Time) {
 	fmt.Fprint(stdout, text)
 	for _, t := range targets {
-		fmt.Fprintf(stdout, "%s passes %d of %d fully (%.0fs)\n", t.name, passes(results, t.name), len(selected), spent[t.name].Seconds())
+		fmt.Fprintf(stdout, "%s passes %d of %d fully (%.0fs)\n", t.name, passes(s.results, t.name), len(selected), s.spent[t.name].Seconds())
 	}
 	fmt.Fprintf(stdout, "the run took %s\n", time.Since(start).Round(time.Second))
-
-	if !*noReadme && *only == "" {
-		if err := writeReadme(*readme, text); err != nil {
-			fmt.Fprintf(stderr, "ociconformance: the README is left as it was: %v\n", err)
-		}
-	}
-	if *only != "" || !hasStep(targets) {
-		*floor = "" // a partial run says nothing about the floor
-	}
-	if code := checkFloor(*floor, *record, results, stdout, stderr); code != 0 {
-		return code
-	}
-	if problems > 0 {
-		return fail(fmt.Errorf("%d runs went wrong (above)", problems))
-	}
-	return 0
 }
 
 // guarded runs one test holding the host lock, removes the cgroups the
