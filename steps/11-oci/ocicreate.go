@@ -320,10 +320,10 @@ func joinNamespace(ns specs.LinuxNamespace) error {
 		return fmt.Errorf("cannot open the %s namespace %s: %w", ns.Type, ns.Path, err)
 	}
 	defer unix.Close(fd)
-	if ns.Type == specs.MountNamespace && sameNamespace(fd, "/proc/thread-self/ns/mnt") {
-		return fmt.Errorf("will not join the mount namespace %s: it is the runtime's own (the host's), where the container's mounts and pivot_root would land; give the container a mount namespace of its own", ns.Path)
-	}
 	if ns.Type == specs.MountNamespace {
+		if hostMountNamespace(fd) {
+			return fmt.Errorf("will not join the mount namespace %s: it is the runtime's own or PID 1's, where the container's mounts and pivot_root would land on the host; give the container a mount namespace of its own", ns.Path)
+		}
 		err = joinMountNamespace(fd)
 	} else {
 		err = unix.Setns(fd, int(namespaceFlag[ns.Type]))
@@ -345,6 +345,13 @@ func joinMountNamespace(fd int) error {
 		return fmt.Errorf("unshare(CLONE_FS): %w", err)
 	}
 	return unix.Setns(fd, unix.CLONE_NEWNS)
+}
+
+// hostMountNamespace reports whether the mount namespace fd is the
+// runtime's own or PID 1's: a container must never join those, since its
+// root is built in the namespace it joins, mounts and pivot_root and all.
+func hostMountNamespace(fd int) bool {
+	return sameNamespace(fd, "/proc/thread-self/ns/mnt") || sameNamespace(fd, "/proc/1/ns/mnt")
 }
 
 // sameNamespace reports whether the namespace fd is the one at path.
