@@ -117,10 +117,10 @@ var Mutants = []Mutant{
 	// take longer than 100 ms to start and read its cgroup.
 	{"cgroup.from_start", 5, "releases the child first and moves it into its cgroup two seconds later, so the command starts unlimited",
 		[]Edit{
-			{"\tif err := cg.addProcess(cmd.Process.Pid); err != nil {",
-				"\tif err := releaseChild(syncWrite); err != nil { killChild(cmd); return 0, err }\n\t_ = unix.Nanosleep(&unix.Timespec{Sec: 2}, nil)\n\tif err := cg.addProcess(cmd.Process.Pid); err != nil {", ""},
-			{"\tif err := releaseChild(syncWrite); err != nil {\n\t\tkillChild(cmd)\n\t\treturn 0, err\n\t}\n\treturn waitForChild(cmd)",
+			{"\tif err := releaseChild(syncWrite); err != nil {\n\t\treturn 0, err\n\t}\n\treturn waitForChild(cmd)",
 				"\treturn waitForChild(cmd)", ""},
+			{"\tif err := host.setUp(cfg, cmd); err != nil {",
+				"\tif err := releaseChild(syncWrite); err != nil {\n\t\treturn 0, err\n\t}\n\t_ = unix.Nanosleep(&unix.Timespec{Sec: 2}, nil)\n\tif err := host.setUp(cfg, cmd); err != nil {", ""},
 		}},
 	{"cli.signals", 5, "ignores SIGINT and SIGQUIT to survive Ctrl-C instead of catching them",
 		[]Edit{{"signal.Notify(signals, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)",
@@ -169,7 +169,7 @@ var Mutants = []Mutant{
 	{"life.detached", 9, "ties the background runtime to the launcher with Pdeathsig, so the container dies when run -d returns",
 		[]Edit{{"cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}", "cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}", "detach.go"}}},
 	{"life.ps", 9, "never records that the container started (no PID, status stays created)",
-		[]Edit{dropCall("st.running(cmd.Process.Pid, cg.dir, network.hostEnd)")}},
+		[]Edit{dropCall("h.state.running(cmd.Process.Pid, h.cgroup.dir, h.network.hostEnd)")}},
 	{"life.exec", 9, "starts exec's command with the init's own stdio instead of the files exec sent",
 		[]Edit{{"pid, err := startProcess(path, req.Command, files, true)", "pid, err := startProcess(path, req.Command, []uintptr{0, 1, 2}, true)", "exec.go"}}},
 	{"life.stop_graceful", 9, "stops with SIGKILL straight away, no SIGTERM",

@@ -158,15 +158,59 @@ func resolveRootfs(path string) (string, error) {
 }
 
 // runContainer re-executes this program as "child" and waits for it.
-// /proc/self/exe is the running binary, so this works however stepbox
-// was started (go run, a relative path, a renamed copy).
 //
-// The child starts blocked on a pipe. Meanwhile the parent creates the
-// container's cgroup, sets its quota and moves the child in; only then
-// does it write the byte that lets the child go on. So the command never
-// runs a moment without its limit, and the parent itself never joins the
-// cgroup. Whatever happens next, the cgroup is removed at the end.
+// The child starts blocked on a pipe. Meanwhile the parent sets up the
+// container's host side (hostSide: here, its cgroup) and moves the child
+// in; only then does it write the byte that lets the child go on. So the
+// command never runs a moment without its limit, and the parent itself
+// never joins the cgroup. Whatever happens next, the host side is
+// removed at the end.
+//
+// There is one cleanup for every failed setup, deferred once, as runc's
+// initProcess.start has: kill the child, which never ran the command,
+// then (the defer before it) remove what was made of the host side.
 func runContainer(cfg config) (status int, err error) {
+	var host hostSide
+	defer func() { err = host.remove(err) }()
+	cmd := childCommand(cfg)
+	syncRead, syncWrite, err := os.Pipe()
+	if err != nil {
+		return 0, fmt.Errorf("cannot create the sync pipe: %w", err)
+	}
+	defer syncWrite.Close()
+	cmd.ExtraFiles = []*os.File{syncRead} // fd 3 in the child, after stdin, stdout, stderr
+
+	signals := catchSignals()
+	defer signal.Stop(signals)
+	// Pdeathsig fires when the *thread* that started the child ends, not
+	// the process (go.dev/issue/27505): stay on it until the child is gone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	err = startChild(cmd)
+	syncRead.Close() // the child has its own copy now
+	if err != nil {
+		return 0, err
+	}
+	go forwardSignals(signals, cmd.Process)
+	defer func() {
+		if err != nil && cmd.ProcessState == nil {
+			killChild(cmd) // a setup failed: the command never ran
+		}
+	}()
+
+	if err := host.setUp(cfg, cmd); err != nil {
+		return 0, err
+	}
+	if err := releaseChild(syncWrite); err != nil {
+		return 0, err
+	}
+	return waitForChild(cmd)
+}
+
+// childCommand is the child: /proc/self/exe is the running binary, so
+// this works however stepbox was started (go run, a relative path, a
+// renamed copy).
+func childCommand(cfg config) *exec.Cmd {
 	cmd := exec.Command("/proc/self/exe", childArgs(cfg)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -179,51 +223,50 @@ func runContainer(cfg config) (status int, err error) {
 		// too, rather than leave it running unsupervised.
 		Pdeathsig: unix.SIGKILL,
 	}
-	syncRead, syncWrite, err := os.Pipe()
-	if err != nil {
-		return 0, fmt.Errorf("cannot create the sync pipe: %w", err)
-	}
-	defer syncWrite.Close()
-	cmd.ExtraFiles = []*os.File{syncRead} // fd 3 in the child, after stdin, stdout, stderr
+	return cmd
+}
 
-	signals := catchSignals()
-	defer signal.Stop(signals)
-	// Pdeathsig fires when the *thread* that started the child ends, not
-	// the process (go.dev/issue/27505). Keep this goroutine on that thread
-	// until the child is gone.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	err = startChild(cmd)
-	syncRead.Close() // the child has its own copy now
-	if err != nil {
-		return 0, err
-	}
-	go forwardSignals(signals, cmd.Process)
+// hostSide is what the parent makes outside the container for it, to
+// remove once the child is gone. Each host-side concern is a field, a
+// call in setUp and one in remove: later steps add theirs here.
+type hostSide struct {
+	cgroup *cgroup // nil until made
+}
 
+// setUp prepares the host side while the child waits on the sync pipe.
+// The child's Go runtime is starting meanwhile, so this work overlaps
+// with it instead of adding to it.
+func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) error {
+	return h.setUpCgroup(cfg, cmd)
+}
+
+// setUpCgroup creates the container's cgroup, sets its CPU quota and
+// moves the child in. h.cgroup is set as soon as the cgroup exists, so
+// that remove finds it if a later write fails.
+func (h *hostSide) setUpCgroup(cfg config, cmd *exec.Cmd) error {
 	cg, err := newCgroup()
 	if err != nil {
-		killChild(cmd)
-		return 0, err
+		return err
 	}
-	defer func() {
-		// A setup error, if there was one, is the one to report.
+	h.cgroup = cg
+	if err := cg.setCPUQuota(cfg.cpus); err != nil {
+		return err
+	}
+	if err := cg.addProcess(cmd.Process.Pid); err != nil {
+		return err
+	}
+	return nil
+}
+
+// remove takes away what setUp made, also after a half-done setUp. A
+// setup error, if there was one, is the one to report.
+func (h *hostSide) remove(err error) error {
+	if cg := h.cgroup; cg != nil {
 		if removeErr := cg.remove(); removeErr != nil && err == nil {
 			err = removeErr
 		}
-	}()
-	if err := cg.setCPUQuota(cfg.cpus); err != nil {
-		killChild(cmd)
-		return 0, err
 	}
-	if err := cg.addProcess(cmd.Process.Pid); err != nil {
-		killChild(cmd)
-		return 0, err
-	}
-	if err := releaseChild(syncWrite); err != nil {
-		killChild(cmd)
-		return 0, err
-	}
-	return waitForChild(cmd)
+	return err
 }
 
 // startChild starts the child in its new namespaces. Creating a

@@ -266,14 +266,17 @@ func resolveImage(stateDir, name string) (string, error) {
 }
 
 // runContainer re-executes this program as "child" and waits for it.
-// /proc/self/exe is the running binary, so this works however stepbox
-// was started (go run, a relative path, a renamed copy).
 //
-// The child starts blocked on a pipe. Meanwhile the parent creates the
-// container's cgroup, sets its quota and moves the child in; only then
-// does it write the byte that lets the child go on. So the command never
-// runs a moment without its limit, and the parent itself never joins the
-// cgroup. Whatever happens next, the cgroup is removed at the end.
+// The child starts blocked on a pipe. Meanwhile the parent sets up the
+// container's host side (hostSide: its network and its cgroup) and moves
+// the child in; only then does it write the byte that lets the child go
+// on. So the command never runs a moment without its limit, and the
+// parent itself never joins the cgroup. Whatever happens next, the host
+// side is removed at the end.
+//
+// There is one cleanup for every failed setup, deferred once, as runc's
+// initProcess.start has: kill the child, which never ran the command,
+// then (the defer before it) remove what was made of the host side.
 //
 // As root the container has a directory of its own (its id), where
 // state.json records it while it runs and after, for ps, stop, exec and
@@ -284,37 +287,76 @@ func runContainer(cfg config) (status int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	var st *state
+	var host hostSide
 	started := false // the command runs: a detached container is kept from here on
 	if layer != nil {
 		defer func() {
+			if err == nil { // runs after host.remove: "exited" means cleaned up
+				err = host.state.exited(status)
+			}
 			keep := cfg.detach && started || !cfg.detach && !cfg.remove
 			err = finishLayer(layer, keep, cfg.detach, err)
 		}()
 		defer ovl.Close() // the child has its own copy once started
 		cfg.ovlFD = overlayFD
-		if st, err = newState(layer.dir, cfg); err != nil {
+		if host.state, err = newState(layer.dir, cfg); err != nil {
 			return 0, err
 		}
-		defer func() {
-			// Deferred first, so it runs after the cgroup and the
-			// network are gone: "exited" means cleaned up.
-			if err == nil {
-				err = st.exited(status)
-			}
-		}()
 	}
+	defer func() { err = host.remove(err) }()
+	cmd := childCommand(cfg, root)
+	syncRead, syncWrite, err := os.Pipe()
+	if err != nil {
+		return 0, fmt.Errorf("cannot create the sync pipe: %w", err)
+	}
+	defer syncWrite.Close()
+	cmd.ExtraFiles = []*os.File{syncRead} // fd 3 in the child, after stdin, stdout, stderr
+	if ovl != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, ovl) // fd 4 (overlayFD): the overlay, to attach
+	}
+	life, err := addLifeFiles(cmd, cfg, layer)
+	if err != nil {
+		return 0, err
+	}
+	defer life.close()
+
+	signals := catchSignals()
+	defer signal.Stop(signals)
+	// Pdeathsig fires when the *thread* that started the child ends, not
+	// the process (go.dev/issue/27505): stay on it until the child is gone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	err = startChild(cmd)
+	syncRead.Close()      // the child has its own copy now
+	life.closeChildEnds() // and of these
+	if err != nil {
+		return 0, err
+	}
+	go forwardSignals(signals, cmd.Process)
+	defer func() {
+		if err != nil && cmd.ProcessState == nil {
+			killChild(cmd) // a setup failed: the command never ran
+		}
+	}()
+
+	if err := host.setUp(cfg, cmd); err != nil {
+		return 0, err
+	}
+	if err := releaseChild(syncWrite); err != nil {
+		return 0, err
+	}
+	if started, err = life.waitStarted(cmd, layer); err != nil {
+		return 0, err
+	}
+	return waitForChild(cmd)
+}
+
+// childCommand is the child: /proc/self/exe is the running binary, so
+// this works however stepbox was started (go run, a relative path, a
+// renamed copy).
+func childCommand(cfg config, root string) *exec.Cmd {
 	cmd := exec.Command("/proc/self/exe", childArgs(cfg, root)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if cfg.detach {
-		// Detached, the container's output goes to its log file.
-		logFile, err := createLog(layer.dir)
-		if err != nil {
-			return 0, err
-		}
-		defer logFile.Close()
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, logFile, logFile // nil: /dev/null
-	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// clone(2) creates the child in these new namespaces. The user
 		// namespace comes first and owns the others: that is what lets
@@ -346,112 +388,163 @@ func runContainer(cfg config) (status int, err error) {
 		// too, rather than leave it running unsupervised.
 		Pdeathsig: unix.SIGKILL,
 	}
-	syncRead, syncWrite, err := os.Pipe()
-	if err != nil {
-		return 0, fmt.Errorf("cannot create the sync pipe: %w", err)
-	}
-	defer syncWrite.Close()
-	cmd.ExtraFiles = []*os.File{syncRead} // fd 3 in the child, after stdin, stdout, stderr
-	if ovl != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, ovl) // fd 4 (overlayFD): the overlay, to attach
-	}
-	var reportRead, reportWrite *os.File
-	if cfg.detach {
-		// The child says on this pipe if the command failed to start;
-		// it closes at the command's exec (or, with the init, its start).
-		if reportRead, reportWrite, err = os.Pipe(); err != nil {
-			return 0, fmt.Errorf("cannot create the start pipe: %w", err)
-		}
-		defer reportRead.Close()
-		defer reportWrite.Close()
-		cmd.Args = insertFlag(cmd.Args, "--report-fd="+strconv.Itoa(3+len(cmd.ExtraFiles)))
-		cmd.ExtraFiles = append(cmd.ExtraFiles, reportWrite)
-	}
-	if cfg.init && layer != nil {
-		sock, err := listenExec(layer.dir)
-		if err != nil {
-			return 0, err
-		}
-		defer sock.Close() // the child's init holds its own copy
-		cmd.Args = insertFlag(cmd.Args, "--exec-fd="+strconv.Itoa(3+len(cmd.ExtraFiles)))
-		cmd.ExtraFiles = append(cmd.ExtraFiles, sock)
-	}
+	return cmd
+}
 
-	signals := catchSignals()
-	defer signal.Stop(signals)
-	// Pdeathsig fires when the *thread* that started the child ends, not
-	// the process (go.dev/issue/27505). Keep this goroutine on that thread
-	// until the child is gone.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	err = startChild(cmd)
-	syncRead.Close() // the child has its own copy now
-	if reportWrite != nil {
-		reportWrite.Close() // and of the start pipe's write end: EOF then comes from the child alone
-	}
-	if err != nil {
-		return 0, err
-	}
-	go forwardSignals(signals, cmd.Process)
+// hostSide is what the parent makes outside the container for it, to
+// remove once the child is gone. Each host-side concern is a field, a
+// call in setUp and one in remove: later steps add theirs here.
+type hostSide struct {
+	network *network // nil until made
+	cgroup  *cgroup  // nil until made
+	state   *state   // the container's record on disk; nil when not root
+}
 
-	network, err := connectNetwork(cmd.Process.Pid)
-	if err != nil {
-		killChild(cmd)
-		return 0, err
+// setUp prepares the host side while the child waits on the sync pipe.
+// The child's Go runtime is starting meanwhile, so this work overlaps
+// with it instead of adding to it.
+func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) (err error) {
+	if h.network, err = connectNetwork(cmd.Process.Pid); err != nil {
+		return err
 	}
-	defer func() {
-		// Also after a failure: the bridge goes with the last container.
-		if removeErr := network.remove(); removeErr != nil && err == nil {
-			err = removeErr
-		}
-	}()
+	if err := h.setUpCgroup(cfg, cmd); err != nil {
+		return err
+	}
+	return h.recordRunning(cmd)
+}
 
+// setUpCgroup creates the container's cgroup, sets its CPU quota and
+// moves the child in. h.cgroup is set as soon as the cgroup exists, so
+// that remove finds it if a later write fails.
+func (h *hostSide) setUpCgroup(cfg config, cmd *exec.Cmd) error {
 	if os.Geteuid() != 0 {
 		// Only root may create cgroups here (rootless runtimes ask
 		// systemd for a delegated one): run without, and say so.
 		warn("not root, so no cgroup: --cpus %g is not applied", cfg.cpus)
-		if err := releaseChild(syncWrite); err != nil {
-			killChild(cmd)
-			return 0, err
-		}
-		return waitForChild(cmd)
+		return nil
 	}
 	cg, err := newCgroup()
 	if err != nil {
-		killChild(cmd)
-		return 0, err
+		return err
 	}
-	defer func() {
-		// A setup error, if there was one, is the one to report.
+	h.cgroup = cg
+	if err := cg.setCPUQuota(cfg.cpus); err != nil {
+		return err
+	}
+	if err := cg.addProcess(cmd.Process.Pid); err != nil {
+		return err
+	}
+	return nil
+}
+
+// recordRunning writes the child's PID, its cgroup and its network into
+// the container's state: from here on ps lists it, and rm can clean up
+// after a runtime that died.
+func (h *hostSide) recordRunning(cmd *exec.Cmd) error {
+	if h.state == nil {
+		return nil
+	}
+	if err := h.state.running(cmd.Process.Pid, h.cgroup.dir, h.network.hostEnd); err != nil {
+		return err
+	}
+	return nil
+}
+
+// remove takes away what setUp made, also after a half-done setUp. A
+// setup error, if there was one, is the one to report.
+func (h *hostSide) remove(err error) error {
+	if cg := h.cgroup; cg != nil {
 		if removeErr := cg.remove(); removeErr != nil && err == nil {
 			err = removeErr
 		}
-	}()
-	if err := cg.setCPUQuota(cfg.cpus); err != nil {
-		killChild(cmd)
-		return 0, err
 	}
-	if err := cg.addProcess(cmd.Process.Pid); err != nil {
-		killChild(cmd)
-		return 0, err
-	}
-	if err := st.running(cmd.Process.Pid, cg.dir, network.hostEnd); err != nil {
-		killChild(cmd)
-		return 0, err
-	}
-	if err := releaseChild(syncWrite); err != nil {
-		killChild(cmd)
-		return 0, err
-	}
-	if reportRead != nil {
-		if err := readStartReport(reportRead); err != nil {
-			_, _ = waitForChild(cmd) // it exits after saying why
-			return 0, err
+	if n := h.network; n != nil {
+		// Also after a failure: the bridge goes with the last container.
+		if removeErr := n.remove(); removeErr != nil && err == nil {
+			err = removeErr
 		}
-		started = true
-		reportStarted(layer.id) // run -d prints the id and returns
 	}
-	return waitForChild(cmd)
+	return err
+}
+
+// lifeFiles are what the child gets for its life cycle, besides the sync
+// pipe and the overlay: detached, its log as stdout and stderr, and the
+// write end of the start pipe; with the init, the exec socket.
+type lifeFiles struct {
+	reportRead *os.File   // -d: the start pipe, on which the child says if the command failed to start
+	childEnds  []*os.File // the child's copies, closed here once it has them
+}
+
+// addLifeFiles opens the life-cycle files and hands them to the child,
+// with flags that say which fd is which.
+func addLifeFiles(cmd *exec.Cmd, cfg config, l *layer) (f *lifeFiles, err error) {
+	f = &lifeFiles{}
+	defer func() {
+		if err != nil {
+			f.close()
+		}
+	}()
+	if cfg.detach {
+		// Detached, the container's output goes to its log file.
+		logFile, err := createLog(l.dir)
+		if err != nil {
+			return nil, err
+		}
+		f.childEnds = append(f.childEnds, logFile)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, logFile, logFile // nil: /dev/null
+		// The child says on this pipe if the command failed to start;
+		// it closes at the command's exec (or, with the init, its start).
+		reportRead, reportWrite, err := os.Pipe()
+		if err != nil {
+			return nil, fmt.Errorf("cannot create the start pipe: %w", err)
+		}
+		f.reportRead, f.childEnds = reportRead, append(f.childEnds, reportWrite)
+		cmd.Args = insertFlag(cmd.Args, "--report-fd="+strconv.Itoa(3+len(cmd.ExtraFiles)))
+		cmd.ExtraFiles = append(cmd.ExtraFiles, reportWrite)
+	}
+	if cfg.init && l != nil {
+		sock, err := listenExec(l.dir)
+		if err != nil {
+			return nil, err
+		}
+		f.childEnds = append(f.childEnds, sock) // the child's init holds its own copy
+		cmd.Args = insertFlag(cmd.Args, "--exec-fd="+strconv.Itoa(3+len(cmd.ExtraFiles)))
+		cmd.ExtraFiles = append(cmd.ExtraFiles, sock)
+	}
+	return f, nil
+}
+
+// closeChildEnds closes the parent's copies of the child's files once
+// the child has started: EOF on the start pipe then comes from the child
+// alone.
+func (f *lifeFiles) closeChildEnds() {
+	for _, file := range f.childEnds {
+		file.Close()
+	}
+	f.childEnds = nil
+}
+
+// close closes all the files that are still open.
+func (f *lifeFiles) close() {
+	f.closeChildEnds()
+	if f.reportRead != nil {
+		f.reportRead.Close()
+	}
+}
+
+// waitStarted waits, when detached, until the child has started the
+// command, then prints the container's id (run -d returns there) and
+// reports true. A command that failed to start is the error.
+func (f *lifeFiles) waitStarted(cmd *exec.Cmd, l *layer) (bool, error) {
+	if f.reportRead == nil {
+		return false, nil
+	}
+	if err := readStartReport(f.reportRead); err != nil {
+		_, _ = waitForChild(cmd) // it exits after saying why
+		return false, err
+	}
+	reportStarted(l.id) // run -d prints the id and returns
+	return true, nil
 }
 
 // insertFlag puts an internal flag into the child's command line, before
