@@ -98,8 +98,8 @@ var Catalogue = []Check{
 		"put the gateway address on the bridge, plug the host end of the veth pair into the bridge and set both up", checkGateway},
 	{"net.containers", 7, "two containers at once get different addresses and talk over TCP through the bridge",
 		"allocate each container a free address (skip those in use) and plug every host end into the same bridge", checkContainers},
-	{"net.cleaned", 7, "after the containers exit, also after a failure, the host side's links, addresses, routes and rules are as before",
-		"after the child exits, delete the host end of the veth pair and, when no container is left on it, the bridge; also when setup or the command fails", checkNetCleaned},
+	{"net.cleaned", 7, "after the containers exit, also after a failure, the host side's links, addresses, routes and rules are as before, but for the bridge, which may stay",
+		"create the veth's peer inside the child's network namespace and keep no hold on that namespace, so the kernel deletes the pair with it; only the bridge may stay, also when setup or the command fails", checkNetCleaned},
 
 	// 08 overlay: a read-only image under a writable layer per container
 	{"overlay.image_unchanged", 8, "a container writes, deletes and renames files of the image, sees its changes, and the image's checksum is unchanged",

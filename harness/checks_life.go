@@ -378,7 +378,7 @@ func (s *Session) nothingLeft(id string, before Snapshot) Outcome {
 	if m := multisetMinus(after.Mounts, before.Mounts); len(m) > 0 {
 		left = append(left, "mounts "+shortList(m, 3))
 	}
-	if n := multisetMinus(after.Net, before.Net); len(n) > 0 {
+	if n, _ := netLeft(before.Net, after.Net); len(n) > 0 {
 		left = append(left, "network "+shortList(n, 3))
 	}
 	if _, err := os.Lstat(filepath.Join(s.env.stateDir(), "containers", id)); err == nil {

@@ -232,9 +232,9 @@ var Hints = map[string][HintLevels]string{
 		"A fixed address, or two runtimes picking the lowest free one at the same moment, gives both containers one address, or `file exists` for the second veth pair: take a lock around the choice and the creation.",
 	},
 	"net.cleaned": {
-		"After the containers exit, normally or after a failure, the host side must look as it did: links, addresses, routes and rules.",
-		"In a defer in the parent, delete the host end of the veth pair (netlink.LinkDel) and, when no other container is plugged in, the bridge; also on every failed setup path.",
-		"The kernel deletes a veth pair when the container's namespace goes, but never the bridge, its address or its routes; and deleting the bridge while another container starts pulls its cable out.",
+		"After the containers exit, normally or after a failure, the host side must look as it did: links, addresses, routes and rules. Only the bridge they share may stay, ready for the next container.",
+		"Create the veth's peer straight inside the child's network namespace (netlink.Veth with PeerNamespace) and hold nothing of that namespace once it is set up (close the netns handle, bind-mount it nowhere): when the container's last process exits, the kernel deletes the namespace, and the pair with it.",
+		"A network namespace lives as long as anything holds it: a process, an open /proc/PID/ns/net, a bind mount as `ip netns add` makes. Pin it and the host end stays on the bridge for good. (Deleting the pair yourself works too, but waits tens of milliseconds on the kernel.)",
 	},
 
 	// 08 overlay: a read-only image under a writable layer per container

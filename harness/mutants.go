@@ -151,8 +151,8 @@ var Mutants = []Mutant{
 		[]Edit{{"if err := addGatewayAddress(bridge); err != nil {", "if err := error(nil); err != nil {", "network.go"}}},
 	{"net.containers", 7, "gives every container the first address, used or not",
 		[]Edit{{"if !used[hex.EncodeToString(ip)] {", "if true {", "network.go"}}},
-	{"net.cleaned", 7, "never deletes the bridge",
-		[]Edit{{"if err := netlink.LinkDel(bridge); err != nil && !errors.Is(err, unix.ENODEV) {", "if err := error(nil); err != nil {", "network.go"}}},
+	{"net.cleaned", 7, "pins each container's network namespace with a bind mount, as `ip netns add` does, and never lets go: the host end of its veth pair stays",
+		[]Edit{{"\tdefer ns.Close()\n", "\tdefer ns.Close()\n\tif pin, err := os.Create(fmt.Sprintf(\"netns-%d\", childPID)); err == nil {\n\t\tpin.Close()\n\t\t_ = unix.Mount(fmt.Sprintf(\"/proc/%d/ns/net\", childPID), pin.Name(), \"\", unix.MS_BIND, \"\")\n\t}\n", "network.go"}}},
 
 	{"overlay.image_unchanged", 8, "bind-mounts the image itself, writable, as step 07 did",
 		[]Edit{{"return l.merged, l, ovl, nil", "_ = l.remove()\n\treturn cfg.rootfs, nil, nil, nil", ""},

@@ -196,9 +196,9 @@ func removeCommand(args []string) int {
 }
 
 // removeContainer kills the container if it runs, then removes what its
-// runtime could not if it died first (the cgroup, the network: the
-// state says which), then the container's directory: state, log and
-// writable layer.
+// runtime could not if it died first (the cgroup: the state says which;
+// the kernel removed the network with the container's namespace), then
+// the container's directory: state, log and writable layer.
 func removeContainer(st *state) error {
 	if st.live() {
 		if err := st.signal(unix.SIGKILL); err != nil && st.live() {
@@ -216,9 +216,6 @@ func removeContainer(st *state) error {
 			if err := (&cgroup{dir: st.Cgroup}).remove(); err != nil {
 				return err
 			}
-		}
-		if err := (&network{hostEnd: st.HostEnd}).remove(); err != nil {
-			return err
 		}
 	}
 	return (&layer{id: st.ID, dir: st.dir}).remove()

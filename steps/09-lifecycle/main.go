@@ -374,7 +374,7 @@ func childCommand(cfg config, root string) *exec.Cmd {
 // remove once the child is gone. Each host-side concern is a field, a
 // call in setUp and one in remove: later steps add theirs here.
 type hostSide struct {
-	network *network // nil until made
+	network *network // nil until made; the kernel removes it (see network.go)
 	cgroup  *cgroup  // nil until made
 	state   *state   // the container's record on disk; nil when not root
 }
@@ -434,12 +434,6 @@ func (h *hostSide) recordRunning(cmd *exec.Cmd) error {
 func (h *hostSide) remove(err error) error {
 	if cg := h.cgroup; cg != nil {
 		if removeErr := cg.remove(); removeErr != nil && err == nil {
-			err = removeErr
-		}
-	}
-	if n := h.network; n != nil {
-		// Also after a failure: the bridge goes with the last container.
-		if removeErr := n.remove(); removeErr != nil && err == nil {
 			err = removeErr
 		}
 	}

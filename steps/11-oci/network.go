@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -33,7 +34,11 @@ const (
 
 var gateway = net.IPv4(10, 88, 0, 1).To4() // the bridge's address
 
-// network is what one container added to the host side, to remove after.
+// network is what one container has on the host side: the host end of
+// its veth pair. Nobody deletes it: a veth pair goes when either end's
+// network namespace does, so the kernel removes it with the container's
+// namespace, once the container's last process has exited. The bridge
+// stays, ready for the next container, as docker's docker0 does.
 type network struct {
 	hostEnd string // the host end of the veth pair; "" when there is none
 }
@@ -51,7 +56,7 @@ func connectNetwork(childPID int) (*network, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer unlock() // a second call does nothing
 	bridge, err := ensureBridge()
 	if err != nil {
 		return nil, err
@@ -61,38 +66,44 @@ func connectNetwork(childPID int) (*network, error) {
 		return nil, err
 	}
 	n := &network{hostEnd: vethPrefix + hex.EncodeToString(ip)}
+	// On a failure from here on, the runtime kills the child, and the
+	// pair goes with its namespace.
 	if err := addVethPair(n.hostEnd, bridge, childPID); err != nil {
-		n.removeLocked()
 		return nil, err
 	}
+	unlock() // the host end's name now holds the address
 	if err := configureContainerSide(childPID, ip); err != nil {
-		n.removeLocked()
 		return nil, err
 	}
 	return n, nil
 }
 
 // lockNetwork serializes the runtimes changing one host side: two
-// containers starting at once must not pick the same address, nor one
-// delete the bridge another is plugging into. The lock is an abstract
-// unix socket: its name lives in the network namespace, like the bridge,
-// only one process can bind it, and it goes when the process does, so
-// nothing is left on disk and a crash cannot leave it held.
+// containers starting at once must not both create the bridge, nor pick
+// the same address. The lock is an abstract unix socket: its name lives
+// in the network namespace, like the bridge, only one process can bind
+// it, and it goes when the process does, so nothing is left on disk and
+// a crash cannot leave it held. It is held for a millisecond or two, so
+// a waiting runtime retries often.
 func lockNetwork() (unlock func(), err error) {
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		l, err := net.Listen("unix", "@stepbox-network-lock")
 		if err == nil {
-			return func() { l.Close() }, nil
+			var once sync.Once
+			return func() { once.Do(func() { l.Close() }) }, nil
 		}
 		if !errors.Is(err, unix.EADDRINUSE) || time.Now().After(deadline) {
 			return nil, fmt.Errorf("cannot lock the host's network setup: %w", err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 }
 
 // ensureBridge finds stepbox0, or creates it with the gateway address, and
-// sets it up. The first container creates it; the others plug into it.
+// sets it up. The first container creates it; the others plug into it,
+// and it stays when they are gone: creating and deleting a bridge costs
+// tens of milliseconds (see "Why it is fast"). "make net-clean" removes
+// it.
 func ensureBridge() (netlink.Link, error) {
 	if bridge, err := netlink.LinkByName(bridgeName); err == nil {
 		return bridge, nil
@@ -194,56 +205,6 @@ func configureContainerSide(childPID int, ip net.IP) error {
 	}
 	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: gateway}); err != nil {
 		return fmt.Errorf("cannot add the container's default route via %s: %w", gateway, err)
-	}
-	return nil
-}
-
-// remove takes the container off the host side, once it has exited.
-func (n *network) remove() error {
-	if n.hostEnd == "" {
-		return nil
-	}
-	unlock, err := lockNetwork()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return n.removeLocked()
-}
-
-// removeLocked deletes the host end of the veth pair (the kernel may have
-// beaten us to it: a pair goes when its namespace does), then the bridge
-// if no container is plugged into it any more.
-func (n *network) removeLocked() error {
-	if veth, err := netlink.LinkByName(n.hostEnd); err == nil {
-		// ENODEV: the kernel deleted the pair between our look and now.
-		if err := netlink.LinkDel(veth); err != nil && !errors.Is(err, unix.ENODEV) {
-			return fmt.Errorf("cannot delete %s: %w", n.hostEnd, err)
-		}
-	}
-	return removeBridgeIfUnused(n.hostEnd)
-}
-
-// removeBridgeIfUnused deletes stepbox0, and with it the gateway address
-// and its route, when no interface but ours is plugged into it. Ours may
-// still be listed for a moment: the kernel tears a pair down in the
-// background once its namespace is gone.
-func removeBridgeIfUnused(ours string) error {
-	bridge, err := netlink.LinkByName(bridgeName)
-	if err != nil {
-		return nil // already gone
-	}
-	links, err := listLinks()
-	if err != nil {
-		return fmt.Errorf("cannot list the network interfaces: %w", err)
-	}
-	for _, l := range links {
-		if l.Attrs().MasterIndex == bridge.Attrs().Index && l.Attrs().Name != ours {
-			return nil // another container still uses it
-		}
-	}
-	if err := netlink.LinkDel(bridge); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("cannot delete bridge %s: %w", bridgeName, err)
 	}
 	return nil
 }
