@@ -29,6 +29,7 @@ type Config struct {
 	ThroughputRuns int           // containers started per concurrency level
 	Concurrency    []int         // concurrency levels for the throughput report
 	Lock           bool          // hold the harness's host lock (tests wait meanwhile)
+	OwnNetns       bool          // the bench runs in a network namespace of its own (harness/cmd/bench sees to it)
 	Progress       io.Writer     // progress lines; nil for none
 }
 
@@ -71,6 +72,9 @@ func Run(cfg Config) (*Result, error) {
 	}
 	measure(rows, cfg, res)
 	closeRows()
+	if cfg.OwnNetns {
+		res.RemovedLinks = removeKeptBridges()
+	}
 	res.RemovedCgroups = removeOwnCgroups()
 	res.HostAfter = snapshotHost()
 	res.HostChanged = hostDiff(res.HostBefore, res.HostAfter)
@@ -157,24 +161,48 @@ func measure(rows []*Row, cfg Config, res *Result) {
 	if err != nil {
 		res.MemoryNote = "memory not measured: " + err.Error()
 	}
-	var latest *Row
 	for _, r := range rows {
-		if r.step == 0 || r.skipped() {
+		if r.step == 0 || r.skipped() || cfg.MemoryRuns <= 0 || busybox == "" {
 			continue
 		}
-		latest = r
-		if cfg.MemoryRuns > 0 && busybox != "" {
-			cfg.progress("bench: memory of " + r.Name)
-			res.Memory = append(res.Memory, measureMemory(r, busybox, []string{"/bin/sleep", "0.4"}, cfg.MemoryRuns, cfg.Timeout))
-		}
+		cfg.progress("bench: memory of " + r.Name)
+		res.Memory = append(res.Memory, measureMemory(r, busybox, []string{"/bin/sleep", "0.4"}, cfg.MemoryRuns, cfg.Timeout))
 	}
-	if latest == nil || cfg.ThroughputRuns <= 0 {
+	if cfg.ThroughputRuns <= 0 {
 		return
 	}
-	for _, n := range cfg.Concurrency {
-		cfg.progress(fmt.Sprintf("bench: throughput of %s, %d at a time", latest.Name, n))
-		res.Throughput = append(res.Throughput, measureThroughput(latest, n, cfg.ThroughputRuns, cfg.Timeout))
+	for _, r := range throughputRows(rows) {
+		for _, n := range cfg.Concurrency {
+			cfg.progress(fmt.Sprintf("bench: throughput of %s, %d at a time", r.Name, n))
+			res.Throughput = append(res.Throughput, measureThroughput(r, n, cfg.ThroughputRuns, cfg.Timeout))
+		}
 	}
+}
+
+// throughputRows are the rows whose throughput is measured: step 10,
+// everything on and the course's own command line (or the latest step
+// when there is no step 10), beside runc and crun.
+func throughputRows(rows []*Row) []*Row {
+	var step, latest *Row
+	var tools []*Row
+	for _, r := range rows {
+		switch {
+		case r.skipped():
+		case r.step == 10:
+			step = r
+		case r.step != 0:
+			latest = r
+		case r.Name == "runc" || r.Name == "crun":
+			tools = append(tools, r)
+		}
+	}
+	if step == nil {
+		step = latest
+	}
+	if step == nil {
+		return tools
+	}
+	return append([]*Row{step}, tools...)
 }
 
 func (cfg Config) progress(msg string) {

@@ -108,16 +108,16 @@ func writeThroughput(w io.Writer, ts []Throughput) {
 	if len(ts) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nthroughput of %s (/bin/true containers started concurrently)\n", ts[0].Row)
+	fmt.Fprintln(w, "\nthroughput (/bin/true containers started concurrently)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "concurrency\truns\tseconds\tcontainers/s\tfail\t")
+	fmt.Fprintln(tw, "row\tconcurrency\truns\tseconds\tcontainers/s\tfail\t")
 	for _, t := range ts {
-		fmt.Fprintf(tw, "%d\t%d\t%.2f\t%.1f\t%d\t\n", t.Concurrency, t.Runs, t.Seconds, t.PerSecond, t.Failures)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.1f\t%d\t\n", t.Row, t.Concurrency, t.Runs, t.Seconds, t.PerSecond, t.Failures)
 	}
 	tw.Flush()
 	for _, t := range ts {
 		if t.FirstError != "" {
-			fmt.Fprintf(w, "  concurrency %d: %s\n", t.Concurrency, t.FirstError)
+			fmt.Fprintf(w, "  %s, concurrency %d: %s\n", t.Row, t.Concurrency, t.FirstError)
 		}
 	}
 }
@@ -125,6 +125,9 @@ func writeThroughput(w io.Writer, ts []Throughput) {
 func writeHost(w io.Writer, res *Result) {
 	fmt.Fprintf(w, "\nhost: mountinfo lines %d before, %d after; stepbox cgroups %d before, %d after\n",
 		res.HostBefore.Mounts, res.HostAfter.Mounts, len(res.HostBefore.Cgroups), len(res.HostAfter.Cgroups))
+	if len(res.RemovedLinks) > 0 {
+		fmt.Fprintf(w, "network: the bench's own namespace; removed the kept %s before checking it\n", strings.Join(res.RemovedLinks, " "))
+	}
 	if len(res.RemovedCgroups) > 0 {
 		fmt.Fprintf(w, "host: removed leftover bench cgroups: %s\n", strings.Join(res.RemovedCgroups, " "))
 	}

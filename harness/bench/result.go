@@ -27,6 +27,7 @@ type Result struct {
 	HostAfter      HostState         `json:"host_after"`
 	HostChanged    string            `json:"host_changed"`
 	RemovedCgroups []string          `json:"removed_cgroups,omitempty"`
+	RemovedLinks   []string          `json:"removed_links,omitempty"`
 }
 
 // RowResult is one row's latency: the summary and its ratios to the two
