@@ -282,10 +282,10 @@ func runContainer(cfg config) (status int, err error) {
 	started := false // the command runs: a detached container is kept from here on
 	if layer != nil {
 		defer func() {
-			if err == nil { // runs after host.remove: "exited" means cleaned up
+			keep := cfg.detach && started || !cfg.detach && !cfg.remove
+			if err == nil && keep { // after host.remove: "exited" means cleaned up
 				err = host.state.exited(status)
 			}
-			keep := cfg.detach && started || !cfg.detach && !cfg.remove
 			err = finishLayer(layer, keep, cfg.detach, err)
 		}()
 		defer ovl.Close() // the child has its own copy once started
