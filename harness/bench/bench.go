@@ -124,7 +124,11 @@ func makeRows(root, tmp, rootfs string, cfg Config, res *Result) ([]*Row, func()
 	crunStart, crunNote, launcher := crunStarter()
 	rows := append(baseRows(rootfs), goFloorRow(root, binDir, rootfs))
 	rows = append(rows, steps...)
-	rows = append(rows, ociRows(tmp, rootfs, cfg.CPUs, crunStart, crunNote, cfg.Timeout, builtStep(steps, 11))...)
+	workers := 1
+	for _, n := range cfg.Concurrency {
+		workers = max(workers, n)
+	}
+	rows = append(rows, ociRows(tmp, rootfs, cfg.CPUs, crunStart, crunNote, cfg.Timeout, builtStep(steps, 11), workers)...)
 	res.Versions = toolVersions()
 	closeRows := func() {
 		sweepRuntimeState(rows, cfg.Timeout)

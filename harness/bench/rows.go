@@ -13,10 +13,13 @@ type Row struct {
 	Command string // a readable command line, for the report
 	Note    string // why the row was skipped, or a caveat
 
-	args    func(id string) []string // argv for one run; id is unique per run
-	start   starter                  // nil: (*exec.Cmd).Start
-	cleanup func(id string)          // after a failed run: remove runtime state
-	step    int                      // step number for step rows, else 0
+	args func(id string) []string // argv for one run; id is unique per run
+	// workerArgs, when set, is args for throughput worker w: runs at once
+	// that must not share something (runc's and crun's cgroup path).
+	workerArgs func(w int, id string) []string
+	start      starter         // nil: (*exec.Cmd).Start
+	cleanup    func(id string) // after a failed run: remove runtime state
+	step       int             // step number for step rows, else 0
 }
 
 // runIDs makes ids unique across the whole bench run (runc and crun keep

@@ -20,11 +20,13 @@ type ociRuntime struct {
 
 // ociRows makes a row per OCI runtime found on PATH. Each gets its own
 // bundle (config.json) pointing at the shared rootfs, and its own cgroup
-// path named stepbox-bench-*, so a leak is easy to spot and to clean.
+// path named stepbox-bench-*, so a leak is easy to spot and to clean;
+// one of each per throughput worker (workers), as containers running at
+// once cannot share a cgroup path.
 // The bench installs nothing: a missing runtime is a skipped row.
 // step11 is step 11's binary (the step's OCI command line, on the same
 // bundle as runc and crun), or "" when it did not build.
-func ociRows(tmp, rootfs string, cpus float64, crunStart starter, crunNote string, timeout time.Duration, step11 string) []*Row {
+func ociRows(tmp, rootfs string, cpus float64, crunStart starter, crunNote string, timeout time.Duration, step11 string, workers int) []*Row {
 	runtimes := []ociRuntime{
 		{name: "runc"},
 		{name: "crun", start: crunStart, note: crunNote},
@@ -36,13 +38,13 @@ func ociRows(tmp, rootfs string, cpus float64, crunStart starter, crunNote strin
 	}
 	var rows []*Row
 	for _, rt := range runtimes {
-		rows = append(rows, ociRow(rt, tmp, rootfs, cpus, timeout))
+		rows = append(rows, ociRow(rt, tmp, rootfs, cpus, timeout, workers))
 	}
 	return rows
 }
 
-// ociRow prepares one runtime's row.
-func ociRow(rt ociRuntime, tmp, rootfs string, cpus float64, timeout time.Duration) *Row {
+// ociRow prepares one runtime's row, with a bundle per worker.
+func ociRow(rt ociRuntime, tmp, rootfs string, cpus float64, timeout time.Duration, workers int) *Row {
 	bin := rt.bin
 	if bin == "" {
 		var err error
@@ -53,15 +55,19 @@ func ociRow(rt ociRuntime, tmp, rootfs string, cpus float64, timeout time.Durati
 	if rt.start == nil && rt.note != "" {
 		return &Row{Name: rt.name, Note: rt.note}
 	}
-	bundle := filepath.Join(tmp, "bundle-"+rt.name)
-	opts := ociOptions{
-		Rootfs:     rootfs,
-		Args:       []string{"/bin/true"},
-		CgroupPath: fmt.Sprintf("/stepbox-bench-%s-%d", rt.name, os.Getpid()),
-		CPUs:       cpus,
-	}
-	if err := writeBundle(bundle, opts); err != nil {
-		return &Row{Name: rt.name, Note: err.Error()}
+	bundles := make([]string, max(workers, 1))
+	for w := range bundles {
+		suffix := map[bool]string{true: "", false: fmt.Sprintf("-%d", w)}[w == 0]
+		bundles[w] = filepath.Join(tmp, "bundle-"+rt.name+suffix)
+		opts := ociOptions{
+			Rootfs:     rootfs,
+			Args:       []string{"/bin/true"},
+			CgroupPath: fmt.Sprintf("/stepbox-bench-%s-%d%s", rt.name, os.Getpid(), suffix),
+			CPUs:       cpus,
+		}
+		if err := writeBundle(bundles[w], opts); err != nil {
+			return &Row{Name: rt.name, Note: err.Error()}
+		}
 	}
 	global := []string{bin}
 	if rt.root != "" {
@@ -72,8 +78,11 @@ func ociRow(rt ociRuntime, tmp, rootfs string, cpus float64, timeout time.Durati
 		Name:    rt.name,
 		Command: filepath.Base(bin) + map[bool]string{true: " --root STATE", false: ""}[rt.root != ""] + " run --bundle BUNDLE ID",
 		Note:    rt.note,
-		args:    func(id string) []string { return append(global, "run", "--bundle", bundle, id) },
-		start:   rt.start,
+		args:    func(id string) []string { return append(global, "run", "--bundle", bundles[0], id) },
+		workerArgs: func(w int, id string) []string {
+			return append(global, "run", "--bundle", bundles[w%len(bundles)], id)
+		},
+		start: rt.start,
 		cleanup: func(id string) {
 			// "run" deletes the container when it exits; after a
 			// failure or a kill, state may remain: force-delete it.

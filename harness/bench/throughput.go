@@ -25,13 +25,17 @@ func measureThroughput(r *Row, n, total int, timeout time.Duration) Throughput {
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	began := time.Now()
-	for range n {
+	for w := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(total) {
 				id := newRunID(pid)
-				s := runOnce(r.args(id), timeout, r.start)
+				argv := r.args(id)
+				if r.workerArgs != nil {
+					argv = r.workerArgs(w, id)
+				}
+				s := runOnce(argv, timeout, r.start)
 				if s.Err != nil {
 					failures.Add(1)
 					firstErr.CompareAndSwap(nil, s.Err.Error())
