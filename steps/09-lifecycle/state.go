@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -99,9 +98,20 @@ func (st *state) save() error {
 	return nil
 }
 
-// containerID is what an id looks like: the hex of newLayer. Anything
-// else is no container of ours, and never becomes a path.
-var containerID = regexp.MustCompile(`^[0-9a-f]{1,12}$`)
+// isContainerID reports whether id looks like an id: 1 to 12 of the
+// lower-case hex digits of newLayer. Anything else is no container of
+// ours, and never becomes a path.
+func isContainerID(id string) bool {
+	if len(id) == 0 || len(id) > 12 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // findContainer loads the container whose id is, or starts with, id.
 func findContainer(stateDir, id string) (*state, error) {
@@ -109,7 +119,7 @@ func findContainer(stateDir, id string) (*state, error) {
 	entries, _ := os.ReadDir(parent) // none yet: no such container
 	var matches []string
 	for _, e := range entries {
-		if containerID.MatchString(id) && strings.HasPrefix(e.Name(), id) {
+		if isContainerID(id) && strings.HasPrefix(e.Name(), id) {
 			matches = append(matches, e.Name())
 		}
 	}
