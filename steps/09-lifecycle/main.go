@@ -450,11 +450,11 @@ type lifeFiles struct {
 
 // addLifeFiles opens the life-cycle files and hands them to the child,
 // with flags that say which fd is which.
-func addLifeFiles(cmd *exec.Cmd, cfg config, l *layer) (f *lifeFiles, err error) {
-	f = &lifeFiles{}
+func addLifeFiles(cmd *exec.Cmd, cfg config, l *layer) (_ *lifeFiles, err error) {
+	f := &lifeFiles{}
 	defer func() {
 		if err != nil {
-			f.close()
+			f.close() // what was opened before the failure
 		}
 	}()
 	if cfg.detach {
