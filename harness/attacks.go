@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -67,9 +68,9 @@ func addImageDevice(rootfs string) error {
 
 // RunAttacks runs the probe's attacks once in a container of the Env's
 // binary, with the image device in place.
-func (e *Env) RunAttacks(extraFlags ...string) (*Result, error) {
-	return e.Run(Invocation{
-		Flags:   e.runFlags(extraFlags...),
+func (e *Env) RunAttacks(extraFlags ...string) (*engine.Result, error) {
+	return e.Run(engine.Invocation{
+		Flags:   e.RunFlags(extraFlags...),
 		Probe:   []string{"report", "--attacks"},
 		Prepare: addImageDevice,
 	})

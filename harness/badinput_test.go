@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // TestBadInvocations runs reference step 05 with malformed or unusual
@@ -24,7 +26,7 @@ func TestBadInvocations(t *testing.T) {
 	loop := filepath.Join(dir, "loop")
 	require.NoError(t, os.Symlink(loop, loop))
 	spaces := filepath.Join(dir, "my root fs")
-	require.NoError(t, CopyTree(env.Base, spaces))
+	require.NoError(t, engine.CopyTree(env.Base, spaces))
 	tooMany := strconv.Itoa(runtime.NumCPU() + 1)
 
 	cases := []struct {
@@ -57,7 +59,7 @@ func TestBadInvocations(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			underGuard(t, env, func() {
-				res, err := env.Run(Invocation{Argv: c.argv})
+				res, err := env.Run(engine.Invocation{Argv: c.argv})
 				require.NoError(t, err)
 				assert.Equal(t, c.exit, res.Exit, res.Describe())
 				if c.stderr != "" {

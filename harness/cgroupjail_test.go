@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // The cgroup checks judge where the container is, not what its cgroup is
@@ -12,8 +14,8 @@ import (
 // and the same program leaking such a cgroup on a refused --cpus fails
 // cgroup.bad_cpus (which once looked for stepbox-* names only).
 func TestCgroupChecksJudgeThePlaceNotTheName(t *testing.T) {
-	RequirePrivileged(t)
-	t.Cleanup(func() { _ = RemoveBuilds() })
+	engine.RequirePrivileged(t)
+	t.Cleanup(func() { _ = engine.RemoveBuilds() })
 	for _, tc := range []struct {
 		variant Mutant
 		failing string // the check that must fail, "" for none

@@ -1,15 +1,12 @@
 package harness
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // Check is one claim a step makes, proved on a real kernel.
@@ -62,62 +59,29 @@ func (v Verdict) HintText() string {
 	return v.Hint
 }
 
-// Env is everything the checks need to exercise one binary: the binary,
-// the step it claims to implement, and a scratch space for its runs.
+// Env is a binary under test as the checks see it: the engine's Env
+// (the binary, its step, its runs) and the standard run most checks read.
 type Env struct {
-	Bin      string
-	Step     int
-	Base     string // the shared, read-only base rootfs
-	scratch  string
-	hostname string // the --hostname the standard run asks for
-	jail     string // the cgroup jail's name (cgroupjail.go)
+	*engine.Env
 
 	mu       sync.Mutex
-	standard *Result
+	standard *engine.Result
 }
 
 // NewEnv prepares to check bin as an implementation of step.
 func NewEnv(bin string, step int) (*Env, error) {
-	abs, err := filepath.Abs(bin)
+	env, err := engine.NewEnv(bin, step)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(abs); err != nil {
-		return nil, fmt.Errorf("binary to check: %w", err)
-	}
-	base, err := BaseRootfs()
-	if err != nil {
-		return nil, err
-	}
-	scratch, err := os.MkdirTemp("", "stepbox-check-")
-	if err != nil {
-		return nil, err
-	}
-	// Searchable by all: from step 06 the container's root is an
-	// unprivileged host id that must reach the rootfs inside.
-	if err := os.Chmod(scratch, 0o711); err != nil {
-		return nil, err
-	}
-	e := &Env{Bin: abs, Step: step, Base: base, scratch: scratch, hostname: "sbx-" + randomHex(4), jail: jailPrefix + randomHex(4)}
-	setJailOpen(e.jail, true)
-	if err := os.WriteFile(e.hostMarker(), []byte("host only\n"), 0o644); err != nil {
-		return nil, err
-	}
-	return e, nil
-}
-
-// Close removes the scratch space and the cgroup jail.
-func (e *Env) Close() error {
-	_, jailErr := e.sweepJail()
-	setJailOpen(e.jail, false)
-	return errors.Join(jailErr, os.RemoveAll(e.scratch))
+	return &Env{Env: env}, nil
 }
 
 // Verify runs one check. A check whose runs left a cgroup behind fails,
 // whatever it looked at: the harness removes what was left.
 func (e *Env) Verify(c Check) Verdict {
 	out := c.Run(e)
-	left, err := e.sweepJail()
+	left, err := e.SweepJail()
 	if len(left) > 0 && out.Pass {
 		note := "the harness removed them"
 		if err != nil {
@@ -132,41 +96,17 @@ func (e *Env) Verify(c Check) Verdict {
 	return Verdict{Check: c, Outcome: out}
 }
 
-// hostMarker is a file on the host, outside any rootfs, that a container
-// with its own root must not see.
-func (e *Env) hostMarker() string { return filepath.Join(e.scratch, "host-marker") }
-
-// rootfsTokenFile holds a token unique to each rootfs copy, so a check can
-// tell the container's / is that copy and nothing else.
-const rootfsTokenFile = "/etc/stepbox-rootfs"
-
-func (e *Env) copyRootfs(dst string) error {
-	if err := CopyTree(e.Base, dst); err != nil {
-		return fmt.Errorf("copying the rootfs: %w", err)
-	}
-	return os.WriteFile(filepath.Join(dst, rootfsTokenFile), []byte(randomHex(8)+"\n"), 0o644)
-}
-
-// runFlags are the flags every run passes, as far as the step has them.
-func (e *Env) runFlags(extra ...string) []string {
-	var flags []string
-	if e.Step >= 2 {
-		flags = append(flags, "--hostname", e.hostname)
-	}
-	return append(flags, extra...)
-}
-
 // report is the run most checks read: the probe's report, with the step's
 // flags. It runs once per Env; a failed outcome says why there is none.
-func (e *Env) report() (*Result, Outcome) {
+func (e *Env) report() (*engine.Result, Outcome) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.standard == nil {
-		probeArgs := []string{"report", "--look", e.hostMarker(), "--read", rootfsTokenFile}
-		if e.Step >= 4 {
-			probeArgs = append(probeArgs, "--escape", e.hostMarker())
+		probeArgs := []string{"report", "--look", e.HostMarker(), "--read", engine.RootfsTokenFile}
+		if e.Has("--rootfs") {
+			probeArgs = append(probeArgs, "--escape", e.HostMarker())
 		}
-		res, err := e.Run(Invocation{Flags: e.runFlags(), Probe: probeArgs})
+		res, err := e.Run(engine.Invocation{Flags: e.RunFlags(), Probe: probeArgs})
 		if err != nil {
 			return nil, fail("the probe to run", "a harness error: %v", err)
 		}
@@ -184,7 +124,7 @@ func (e *Env) report() (*Result, Outcome) {
 // the program failed before the probe ran, so no check could look, and
 // their own hints would blame what they never saw. The article's classic
 // failure, pivot_root on a shared /, is named.
-func FailedBeforeProbe(res *Result) string {
+func FailedBeforeProbe(res *engine.Result) string {
 	hint := "the program failed before the probe ran, so this check could not look: fix that failure first (its exit status and stderr are above)"
 	if sharedRootPivot(res) {
 		hint += "; " + sharedRootPitfall
@@ -198,7 +138,7 @@ const sharedRootPitfall = "pivot_root says EINVAL when / is a shared mount, as o
 // shared /: "invalid argument", and either pivot_root named in stderr or
 // the run's rootfs bind mount leaked out (it propagated, being shared).
 // The article's must() panics with the bare "invalid argument".
-func sharedRootPivot(res *Result) bool {
+func sharedRootPivot(res *engine.Result) bool {
 	stderr := strings.ToLower(res.Stderr)
 	if !strings.Contains(stderr, "invalid argument") {
 		return false
@@ -206,7 +146,7 @@ func sharedRootPivot(res *Result) bool {
 	if strings.Contains(stderr, "pivot_root") || strings.Contains(stderr, "pivotroot(") {
 		return true
 	}
-	return slices.ContainsFunc(multisetMinus(res.Witness.MountsAfter, res.Witness.MountsBefore), func(m string) bool {
+	return slices.ContainsFunc(engine.MultisetMinus(res.Witness.After.Mounts, res.Witness.Before.Mounts), func(m string) bool {
 		return strings.HasSuffix(strings.Fields(m)[0], "/rootfs")
 	})
 }
@@ -227,12 +167,6 @@ func (e *Env) Preflight() string {
 		line += " — " + sharedRootPitfall
 	}
 	return line
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // hasPanic reports whether output looks like a Go panic or crash.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -14,11 +15,11 @@ import (
 
 // liveCgroup runs the probe paused with the given --cpus and calls look
 // with the container's cpu cgroup directory on the host while it runs.
-func (e *Env) liveCgroup(cpus string, look func(dir string, err error)) (*Result, error) {
-	return e.Run(Invocation{
-		Flags: e.runFlags("--cpus", cpus),
+func (e *Env) liveCgroup(cpus string, look func(dir string, err error)) (*engine.Result, error) {
+	return e.Run(engine.Invocation{
+		Flags: e.RunFlags("--cpus", cpus),
 		Probe: []string{"report", "--pause"},
-		Hold:  func(r *probe.Report) { look(cpuCgroupDir(r)) },
+		Hold:  func(r *probe.Report) { look(engine.CPUCgroupDir(r)) },
 	})
 }
 
@@ -31,7 +32,7 @@ func (e *Env) ownCgroup(dir string, err error) (Outcome, bool) {
 	if err != nil {
 		return fail("the container in a cgroup of its own", "%v", err), false
 	}
-	if !e.inJail(dir) {
+	if !e.InJail(dir) {
 		return fail("the container in a cgroup the runtime made for it", "it is in %s, where the runtime itself runs", dir), false
 	}
 	return pass(), true
@@ -44,7 +45,7 @@ func checkQuotaWritten(e *Env) Outcome {
 		if out, ok = e.ownCgroup(dir, err); !ok {
 			return
 		}
-		cpus, text, err := readQuota(dir)
+		cpus, text, err := engine.ReadQuota(dir)
 		if err != nil {
 			out = fail("a CPU quota on "+dir, "%v", err)
 		} else if cpus < 0.299 || cpus > 0.301 {
@@ -96,20 +97,20 @@ func checkQuotaEnforced(e *Env) Outcome {
 
 // burnSideBySide runs the burning probe in the container and, at the same
 // time, straight on the host as a control.
-func (e *Env) burnSideBySide(cpus string) (*Result, probe.Burn, error) {
+func (e *Env) burnSideBySide(cpus string) (*engine.Result, probe.Burn, error) {
 	var control probe.Burn
 	controlDone := make(chan error, 1)
 	go func() {
 		out, err := exec.Command(filepath.Join(e.Base, "probe"), "report", "--burn", "2s").Output()
-		if r := parseReport(string(out)); err == nil && r != nil && r.Burn != nil {
+		if r := engine.ParseReport(string(out)); err == nil && r != nil && r.Burn != nil {
 			control = *r.Burn
 		} else if err == nil {
 			err = fmt.Errorf("the control probe printed no burn report")
 		}
 		controlDone <- err
 	}()
-	res, err := e.Run(Invocation{
-		Flags: e.runFlags("--cpus", cpus),
+	res, err := e.Run(engine.Invocation{
+		Flags: e.RunFlags("--cpus", cpus),
 		Probe: []string{"report", "--burn", "2s"},
 	})
 	if controlErr := <-controlDone; err == nil && controlErr != nil {
@@ -138,7 +139,7 @@ func checkCgroupRemoved(e *Env) Outcome {
 	}
 	if _, err := os.Stat(seen); err == nil {
 		note := "the harness removed it"
-		if err := removeCgroup(seen); err != nil {
+		if err := engine.RemoveCgroup(seen); err != nil {
 			note = fmt.Sprintf("the harness could not remove it: %v", err)
 		}
 		return fail("the container's cgroup removed after it exited", "%s still there (%s)", seen, note)
@@ -155,7 +156,7 @@ func checkCgroupsSeparate(e *Env) Outcome {
 			return
 		}
 		first = dir
-		var res *Result
+		var res *engine.Result
 		res, err = e.liveCgroup("0.5", func(dir string, err error) {
 			if out, ok = e.ownCgroup(dir, err); ok {
 				second = dir
@@ -177,16 +178,16 @@ func checkCgroupsSeparate(e *Env) Outcome {
 func checkBadCPUs(e *Env) Outcome {
 	// A refusal means something only from a binary that takes a good
 	// value: one with no --cpus at all exits 2 for every value too.
-	res, err := e.Run(Invocation{Flags: e.runFlags("--cpus", "0.5"), Probe: []string{"exit", "0"}})
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags("--cpus", "0.5"), Probe: []string{"exit", "0"}})
 	if err != nil {
 		return fail("the binary to run", "a harness error: %v", err)
 	}
 	if res.Exit != 0 {
 		return fail("--cpus 0.5 accepted (the command run, exit status 0)", "%s", res.Describe())
 	}
-	before := e.jailContents()
+	before := e.JailContents()
 	for _, value := range []string{"abc", "0", "-1", "100000", "NaN"} {
-		res, err := e.Run(Invocation{Argv: append(append([]string{"run"}, e.runFlags("--cpus", value)...), "/bin/true")})
+		res, err := e.Run(engine.Invocation{Argv: append(append([]string{"run"}, e.RunFlags("--cpus", value)...), "/bin/true")})
 		if err != nil {
 			return fail("the binary to run", "a harness error: %v", err)
 		}
@@ -196,7 +197,7 @@ func checkBadCPUs(e *Env) Outcome {
 		}
 	}
 	// Any name: the jail holds whatever the runtime made.
-	if left := multisetMinus(e.jailContents(), before); len(left) > 0 {
+	if left := engine.MultisetMinus(e.JailContents(), before); len(left) > 0 {
 		return fail("no cgroup made for a refused --cpus", "%s left behind", strings.Join(left, ", "))
 	}
 	return pass()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -14,7 +15,7 @@ import (
 
 func checkArgs(e *Env) Outcome {
 	want := []string{"one", "two words", "--flag", "-c", ""}
-	res, err := e.Run(Invocation{Flags: e.runFlags(), Probe: append([]string{"args"}, want...)})
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags(), Probe: append([]string{"args"}, want...)})
 	if err != nil {
 		return fail("the command to run", "a harness error: %v", err)
 	}
@@ -29,8 +30,8 @@ func checkArgs(e *Env) Outcome {
 }
 
 func checkStdio(e *Env) Outcome {
-	input := "stdin reaches the container " + randomHex(4) + "\n"
-	res, err := e.Run(Invocation{Flags: e.runFlags(), Probe: []string{"cat"}, Stdin: input})
+	input := "stdin reaches the container " + engine.RandomHex(4) + "\n"
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags(), Probe: []string{"cat"}, Stdin: input})
 	if err != nil {
 		return fail("the command to run", "a harness error: %v", err)
 	}
@@ -41,7 +42,7 @@ func checkStdio(e *Env) Outcome {
 }
 
 func checkExitStatus(e *Env) Outcome {
-	res, err := e.Run(Invocation{Flags: e.runFlags(), Probe: []string{"exit", "7"}})
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags(), Probe: []string{"exit", "7"}})
 	if err != nil {
 		return fail("the command to run", "a harness error: %v", err)
 	}
@@ -54,7 +55,7 @@ func checkExitStatus(e *Env) Outcome {
 func checkUsage(e *Env) Outcome {
 	cases := [][]string{{}, {"bogus"}, {"run"}, {"run", "--no-such-flag", "/bin/true"}}
 	for _, argv := range cases {
-		res, err := e.Run(Invocation{Argv: argv})
+		res, err := e.Run(engine.Invocation{Argv: argv})
 		if err != nil {
 			return fail("the binary to run", "a harness error: %v", err)
 		}
@@ -67,7 +68,7 @@ func checkUsage(e *Env) Outcome {
 
 func checkNotFound(e *Env) Outcome {
 	name := "stepbox-no-such-command"
-	res, err := e.Run(Invocation{Flags: e.runFlags(), Cmd: []string{name}})
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags(), Cmd: []string{name}})
 	if err != nil {
 		return fail("the binary to run", "a harness error: %v", err)
 	}
@@ -81,8 +82,8 @@ func checkNotFound(e *Env) Outcome {
 // runtime's parent process (or, in a new PID namespace, nobody: PID 0).
 func checkExec(e *Env) Outcome {
 	var seen hostProcess
-	res, err := e.Run(Invocation{
-		Flags: e.runFlags(),
+	res, err := e.Run(engine.Invocation{
+		Flags: e.RunFlags(),
 		Probe: []string{"report", "--pause"},
 		Hold:  func(r *probe.Report) { seen = findOnHost(r) },
 	})

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -21,22 +22,17 @@ import (
 // From step 09 every other run passes --init=false, unless it says
 // otherwise: the earlier checks look at the command as PID 1.
 
-// initFlags is the --init=false every run of step 09 on passes, unless
-// the run's flags give their own.
-func (e *Env) initFlags(flags []string) []string {
-	if e.Step < 9 || slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--init") }) {
-		return nil
-	}
-	return []string{"--init=false"}
-}
+// Session is a session sandbox (engine.Session) as the checks see it.
+type Session struct{ *engine.Session }
 
 // inSession runs a check in a session of its own, and ends the session,
 // with every container in it, whatever the check found.
 func (e *Env) inSession(check func(*Session) Outcome) Outcome {
-	s, err := e.StartSession()
+	es, err := e.StartSession()
 	if err != nil {
 		return fail("a session sandbox to run the binary in", "a harness error: %v", err)
 	}
+	s := &Session{es}
 	out := check(s)
 	if err := s.Close(); err != nil && out.Pass {
 		return fail("the session to end cleanly", "a harness error: %v", err)
@@ -46,8 +42,8 @@ func (e *Env) inSession(check func(*Session) Outcome) Outcome {
 
 // life runs one lifecycle command (ps, logs, exec, stop, kill, rm) with
 // the Env's state directory.
-func (s *Session) life(command string, args ...string) (*Result, Outcome) {
-	res, err := s.Run(append([]string{command, "--state-dir", s.env.stateDir()}, args...)...)
+func (s *Session) life(command string, args ...string) (*engine.Result, Outcome) {
+	res, err := s.Run(append([]string{command, "--state-dir", s.Env.StateDir()}, args...)...)
 	if err != nil {
 		return nil, fail("`"+command+"` to run", "a harness error: %v", err)
 	}
@@ -60,14 +56,14 @@ var idPattern = regexp.MustCompile(`^[0-9a-zA-Z_.-]{1,64}$`)
 // detach starts a detached container running script with sh, with the
 // init (the default), and returns its id.
 func (s *Session) detach(script string) (string, Outcome) {
-	args := append(append([]string{"run", "-d", "--state-dir", s.env.stateDir()}, s.env.runFlags()...), "/bin/sh", "-c", script)
+	args := append(append([]string{"run", "-d", "--state-dir", s.Env.StateDir()}, s.Env.RunFlags()...), "/bin/sh", "-c", script)
 	res, err := s.Run(args...)
 	if err != nil {
 		return "", fail("`run -d` to run", "a harness error: %v", err)
 	}
 	id := strings.TrimSpace(res.Stdout)
 	if res.Exit != 0 || !idPattern.MatchString(id) {
-		return "", fail("`run -d` to exit 0 at once, printing the container's id", "%s, stdout %q", res.Describe(), firstLines(res.Stdout, 3))
+		return "", fail("`run -d` to exit 0 at once, printing the container's id", "%s, stdout %q", res.Describe(), engine.FirstLines(res.Stdout, 3))
 	}
 	return id, pass()
 }
@@ -75,7 +71,7 @@ func (s *Session) detach(script string) (string, Outcome) {
 // waitForLog waits up to 10s for the container's log (logs ID) to hold
 // want, and returns the log.
 func (s *Session) waitForLog(id, want string) (string, Outcome) {
-	var res *Result
+	var res *engine.Result
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		var out Outcome
 		if res, out = s.life("logs", id); !out.Pass {
@@ -85,7 +81,7 @@ func (s *Session) waitForLog(id, want string) (string, Outcome) {
 			return res.Stdout, pass()
 		}
 		if time.Now().After(deadline) {
-			return "", fail(fmt.Sprintf("`logs %s` to show %q within 10s", id, want), "%s, stdout %q", res.Describe(), firstLines(res.Stdout, 5))
+			return "", fail(fmt.Sprintf("`logs %s` to show %q within 10s", id, want), "%s, stdout %q", res.Describe(), engine.FirstLines(res.Stdout, 5))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -177,17 +173,17 @@ func checkExecInside(e *Env) Outcome {
 		if !out.Pass {
 			return out
 		}
-		inside := parseReport(log)
+		inside := engine.ParseReport(log)
 		if inside == nil {
-			return fail("the container's probe report in its log", "%q", firstLines(log, 3))
+			return fail("the container's probe report in its log", "%q", engine.FirstLines(log, 3))
 		}
 		res, out := s.life("exec", id, "/probe", "report", "--read", "/tmp/marker")
 		if !out.Pass {
 			return out
 		}
-		r := parseReport(res.Stdout)
+		r := engine.ParseReport(res.Stdout)
 		if res.Exit != 0 || r == nil {
-			return fail("`exec "+id+" /probe report` to print the probe's report", "%s, stdout %q", res.Describe(), firstLines(res.Stdout, 3))
+			return fail("`exec "+id+" /probe report` to print the probe's report", "%s, stdout %q", res.Describe(), engine.FirstLines(res.Stdout, 3))
 		}
 		if diff := sameContainer(inside, r); diff != "" {
 			return fail("the exec'd command in the container's namespaces, with its hostname and files", "%s", diff)
@@ -244,7 +240,7 @@ func checkStopGraceful(e *Env) Outcome {
 			return out
 		}
 		if !strings.Contains(log.Stdout, "TERM") {
-			return fail("the command to get SIGTERM from stop and end by its handler (its log to say TERM)", "log %q", firstLines(log.Stdout, 5))
+			return fail("the command to get SIGTERM from stop and end by its handler (its log to say TERM)", "log %q", engine.FirstLines(log.Stdout, 5))
 		}
 		if line, out := s.waitNotRunning(id); !out.Pass {
 			return out
@@ -284,7 +280,7 @@ func checkStopKill(e *Env) Outcome {
 		_, afterTerm, gotTerm := strings.Cut(log.Stdout, "TERM")
 		if !gotTerm || !strings.Contains(afterTerm, "after") {
 			return fail("SIGTERM first, then the command still running for the grace period (its log: TERM, then \"after\" lines), then SIGKILL",
-				"log %q", firstLines(log.Stdout, 5))
+				"log %q", engine.FirstLines(log.Stdout, 5))
 		}
 		return pass()
 	})
@@ -298,12 +294,12 @@ func checkReap(e *Env) Outcome {
 	const script = `(sleep 0.2 & echo $! > /tmp/orphan); o=$(cat /tmp/orphan); i=0
 while [ -e /proc/$o ] && [ $i -lt 100 ]; do i=$((i+1)); sleep 0.1; done
 if [ -e /proc/$o ]; then echo "not reaped: $(cat /proc/$o/stat)"; else echo reaped; fi`
-	res, err := e.Run(Invocation{Flags: e.runFlags("--init=true"), Cmd: []string{"/bin/sh", "-c", script}})
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags("--init=true"), Cmd: []string{"/bin/sh", "-c", script}})
 	if err != nil {
 		return fail("the container to run", "a harness error: %v", err)
 	}
 	if res.Exit != 0 || !strings.Contains(res.Stdout, "reaped\n") || strings.Contains(res.Stdout, "not reaped") {
-		return fail("an orphaned grandchild reaped once it exited (the init waits for it), not left a zombie for 10s", "%s, stdout %q", res.Describe(), firstLines(res.Stdout, 4))
+		return fail("an orphaned grandchild reaped once it exited (the init waits for it), not left a zombie for 10s", "%s, stdout %q", res.Describe(), engine.FirstLines(res.Stdout, 4))
 	}
 	return pass()
 }
@@ -312,11 +308,11 @@ if [ -e /proc/$o ]; then echo "not reaped: $(cat /proc/$o/stat)"; else echo reap
 // sent to the runtime reaches it, and its exit status is the runtime's.
 func checkInitSignals(e *Env) Outcome {
 	const script = `trap "exit 42" TERM; echo "pid $$"; while :; do sleep 0.1; done`
-	cgroups := stepboxCgroups()
+	cgroups := engine.StepboxCgroups()
 	// A command the signal never reaches runs until the timeout kills
 	// the runtime, which then cannot remove its cgroup.
-	defer func() { _ = removeCgroupsSince(cgroups) }()
-	res, err := e.Run(Invocation{Flags: e.runFlags("--init=true"), Cmd: []string{"/bin/sh", "-c", script}, Timeout: 15 * time.Second,
+	defer func() { _ = engine.RemoveCgroupsSince(cgroups) }()
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags("--init=true"), Cmd: []string{"/bin/sh", "-c", script}, Timeout: 15 * time.Second,
 		Live: func(pid int, stdout func() string) {
 			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout(), "pid ") && time.Now().Before(deadline); {
 				time.Sleep(20 * time.Millisecond)
@@ -366,23 +362,23 @@ func checkRmClean(e *Env) Outcome {
 
 // nothingLeft checks that container id left nothing: no cgroup, mount,
 // network or directory, and no line in ps.
-func (s *Session) nothingLeft(id string, before Snapshot) Outcome {
+func (s *Session) nothingLeft(id string, before engine.State) Outcome {
 	after, err := s.Snapshot(before.Net)
 	if err != nil {
 		return fail("the session's state", "a harness error: %v", err)
 	}
 	var left []string
-	if cg := multisetMinus(stepboxCgroups(), s.cgroups); len(cg) > 0 {
-		left = append(left, "cgroups "+shortList(cg, 3))
+	if cg := engine.MultisetMinus(engine.StepboxCgroups(), s.CgroupsBefore); len(cg) > 0 {
+		left = append(left, "cgroups "+engine.ShortList(cg, 3))
 	}
-	if m := multisetMinus(after.Mounts, before.Mounts); len(m) > 0 {
-		left = append(left, "mounts "+shortList(m, 3))
+	if m := engine.MultisetMinus(after.Mounts, before.Mounts); len(m) > 0 {
+		left = append(left, "mounts "+engine.ShortList(m, 3))
 	}
-	if n, _ := netLeft(before.Net, after.Net); len(n) > 0 {
-		left = append(left, "network "+shortList(n, 3))
+	if n, _ := engine.NetLeft(before.Net, after.Net); len(n) > 0 {
+		left = append(left, "network "+engine.ShortList(n, 3))
 	}
-	if _, err := os.Lstat(filepath.Join(s.env.stateDir(), "containers", id)); err == nil {
-		left = append(left, "its directory (state, log, writable layer) "+filepath.Join(s.env.stateDir(), "containers", id))
+	if _, err := os.Lstat(filepath.Join(s.Env.StateDir(), "containers", id)); err == nil {
+		left = append(left, "its directory (state, log, writable layer) "+filepath.Join(s.Env.StateDir(), "containers", id))
 	}
 	line, out := s.psLine(id)
 	if !out.Pass {

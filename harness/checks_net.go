@@ -5,13 +5,9 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
-	"time"
 
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
-
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -56,7 +52,7 @@ func checkInterfaces(e *Env) Outcome {
 // containerPort; while it runs, the harness answers on the gateway
 // address and B connects to both.
 type netScene struct {
-	a, b           *Result
+	a, b           *engine.Result
 	aAddr, gateway string // A's IPv4 address and its default gateway
 	bAddr          string
 }
@@ -66,8 +62,8 @@ func (e *Env) twoContainers() (*netScene, Outcome) {
 	s := &netScene{}
 	out := fail("the first container to report", "it never did")
 	var err error
-	s.a, err = e.Run(Invocation{
-		Flags: e.runFlags(),
+	s.a, err = e.Run(engine.Invocation{
+		Flags: e.RunFlags(),
 		Probe: []string{"report", "--serve", ":" + containerPort, "--pause"},
 		Hold: func(r *probe.Report) {
 			out = e.secondContainer(s, r)
@@ -107,8 +103,8 @@ func (e *Env) secondContainer(s *netScene, a *probe.Report) Outcome {
 			go probe.Echo(c)
 		}
 	}()
-	s.b, err = e.Run(Invocation{
-		Flags:   e.runFlags(),
+	s.b, err = e.Run(engine.Invocation{
+		Flags:   e.RunFlags(),
 		Probe:   []string{"report", "--connect", net.JoinHostPort(s.aAddr, containerPort), "--connect", ln.Addr().String()},
 		JoinNet: hostSide,
 	})
@@ -158,18 +154,18 @@ func checkNetCleaned(e *Env) Outcome {
 	if !out.Pass {
 		return out
 	}
-	failed, err := e.Run(Invocation{Flags: e.runFlags(), Cmd: []string{"/no-such-command"}})
+	failed, err := e.Run(engine.Invocation{Flags: e.RunFlags(), Cmd: []string{"/no-such-command"}})
 	if err != nil {
 		return fail("the container to run", "a harness error: %v", err)
 	}
 	for _, run := range []struct {
 		what string
-		res  *Result
+		res  *engine.Result
 	}{{"the second container", s.b}, {"the first container", s.a}, {"a container whose command was not found", failed}} {
 		w := run.res.Witness
-		if left, gone := netLeft(w.NetBefore, w.NetAfter); len(left) > 0 || len(gone) > 0 {
+		if left, gone := engine.NetLeft(w.Before.Net, w.After.Net); len(left) > 0 || len(gone) > 0 {
 			return fail("the host side's network as before (a bridge may stay), after "+run.what,
-				"left behind: %s; gone: %s", shortList(left, 6), shortList(gone, 6))
+				"left behind: %s; gone: %s", engine.ShortList(left, 6), engine.ShortList(gone, 6))
 		}
 	}
 	return pass()
@@ -246,7 +242,7 @@ func listenIn(nsPath, addr string) (net.Listener, error) {
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		if err := joinNetns(nsPath); err != nil {
+		if err := engine.JoinNetns(nsPath); err != nil {
 			done <- result{err: err}
 			return
 		}
@@ -255,103 +251,4 @@ func listenIn(nsPath, addr string) (net.Listener, error) {
 	}()
 	r := <-done
 	return r.ln, r.err
-}
-
-// joinNetns moves the calling thread into the network namespace at
-// path; "" leaves it where it is.
-func joinNetns(path string) error {
-	if path == "" {
-		return nil
-	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("opening network namespace %s: %w", path, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-		return fmt.Errorf("joining network namespace %s: %w", path, err)
-	}
-	return nil
-}
-
-// netState lists the calling thread's network namespace: links,
-// IPv4 addresses and routes (all tables) and policy rules, one sorted line
-// each. Left out is what the kernel changes on its own while a link
-// lives: its operational state, IPv6 link-local addresses and their routes.
-func netState() []string {
-	var lines []string
-	links, err := netlink.LinkList()
-	if err != nil {
-		return []string{"links unreadable: " + err.Error()}
-	}
-	names := map[int]string{}
-	for _, l := range links {
-		names[l.Attrs().Index] = l.Attrs().Name
-	}
-	for _, l := range links {
-		a := l.Attrs()
-		lines = append(lines, fmt.Sprintf("link %s %s master=%s", a.Name, l.Type(), names[a.MasterIndex]))
-		addrs, _ := netlink.AddrList(l, netlink.FAMILY_V4)
-		for _, addr := range addrs {
-			lines = append(lines, fmt.Sprintf("addr %s %s", a.Name, addr.IPNet))
-		}
-	}
-	routes, _ := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
-	for _, r := range routes {
-		lines = append(lines, fmt.Sprintf("route table=%d dst=%v gw=%v dev=%s", r.Table, r.Dst, r.Gw, names[r.LinkIndex]))
-	}
-	rules, _ := netlink.RuleList(netlink.FAMILY_ALL)
-	for _, r := range rules {
-		lines = append(lines, "rule "+r.String())
-	}
-	slices.Sort(lines)
-	return lines
-}
-
-// settledNetState reads the network after a run. The kernel removes a
-// dead namespace's veth pair on its own, a moment later, so give it up
-// to two seconds to match before (but for a kept bridge), then take what
-// is there.
-func settledNetState(before []string) []string {
-	now := netState()
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
-		if left, gone := netLeft(before, now); len(left) == 0 && len(gone) == 0 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-		now = netState()
-	}
-	return now
-}
-
-// netLeft compares two netState listings of a host side, before and
-// after containers ran on it: the lines left behind and the lines gone.
-// A bridge may stay, with its addresses and the routes through it, as
-// docker keeps docker0: it is the containers' shared switch, not one
-// container's. Whatever was plugged into it may not.
-func netLeft(before, after []string) (left, gone []string) {
-	b, a := withoutBridges(before), withoutBridges(after)
-	return multisetMinus(a, b), multisetMinus(b, a)
-}
-
-// withoutBridges drops the bridges from a netState listing: their link
-// lines, their addresses and the routes through them.
-func withoutBridges(lines []string) []string {
-	bridges := map[string]bool{}
-	for _, line := range lines {
-		if f := strings.Fields(line); len(f) >= 3 && f[0] == "link" && f[2] == "bridge" {
-			bridges[f[1]] = true
-		}
-	}
-	var out []string
-	for _, line := range lines {
-		f := strings.Fields(line)
-		switch {
-		case len(f) >= 2 && (f[0] == "link" || f[0] == "addr") && bridges[f[1]]:
-		case len(f) >= 2 && f[0] == "route" && bridges[strings.TrimPrefix(f[len(f)-1], "dev=")]:
-		default:
-			out = append(out, line)
-		}
-	}
-	return out
 }

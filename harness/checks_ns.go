@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // Steps 02 and 03: namespaces.
@@ -13,8 +15,8 @@ func checkHostname(e *Env) Outcome {
 	if res == nil {
 		return out
 	}
-	if res.Report.Hostname != e.hostname {
-		return fail(fmt.Sprintf("hostname %q inside", e.hostname), "%q", res.Report.Hostname)
+	if res.Report.Hostname != e.Hostname() {
+		return fail(fmt.Sprintf("hostname %q inside", e.Hostname()), "%q", res.Report.Hostname)
 	}
 	return pass()
 }
@@ -48,8 +50,8 @@ func checkHostUnchanged(e *Env) Outcome {
 		return out
 	}
 	w := res.Witness
-	if w.HostnameBefore != w.HostnameAfter {
-		return fail(fmt.Sprintf("the hostname outside to stay %q", w.HostnameBefore), "%q after the run", w.HostnameAfter)
+	if w.Before.Hostname != w.After.Hostname {
+		return fail(fmt.Sprintf("the hostname outside to stay %q", w.Before.Hostname), "%q after the run", w.After.Hostname)
 	}
 	return pass()
 }
@@ -84,28 +86,11 @@ func checkMountsNoLeak(e *Env) Outcome {
 	if res == nil {
 		return out
 	}
-	extra := multisetMinus(res.Witness.MountsAfter, res.Witness.MountsBefore)
+	extra := engine.MultisetMinus(res.Witness.After.Mounts, res.Witness.Before.Mounts)
 	if len(extra) > 0 {
 		return fail("no new mounts outside the container", "%s", strings.Join(extra, "; "))
 	}
 	return pass()
-}
-
-// multisetMinus returns the items of a not matched by an item of b.
-func multisetMinus(a, b []string) []string {
-	left := map[string]int{}
-	for _, s := range b {
-		left[s]++
-	}
-	var extra []string
-	for _, s := range a {
-		if left[s] > 0 {
-			left[s]--
-			continue
-		}
-		extra = append(extra, s)
-	}
-	return extra
 }
 
 func shortInts(xs []int, n int) string {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -21,9 +22,9 @@ func TestNewNamespaceWithoutProc(t *testing.T) {
 		{"new namespace", "uts:[4026532999]", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := &Env{standard: &Result{
+			e := &Env{standard: &engine.Result{
 				Report:  &probe.Report{Namespaces: map[string]string{"uts": tc.inside}},
-				Witness: Witness{Namespaces: outside},
+				Witness: engine.Witness{Namespaces: outside},
 			}}
 			out := newNamespace("uts")(e)
 			assert.Equal(t, tc.pass, out.Pass)

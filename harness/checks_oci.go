@@ -10,6 +10,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // Step 11: the OCI runtime command line. Each check drives the binary as
@@ -37,9 +39,9 @@ type ociBundle struct {
 // runtime that resolves it against its working directory, s.Dir, finds
 // nothing) and writes config.json running script with sh.
 func newOCIBundle(s *Session, script string, edit func(*specs.Spec)) (*ociBundle, error) {
-	id := "oci-" + randomHex(4)
+	id := "oci-" + engine.RandomHex(4)
 	b := &ociBundle{s: s, root: filepath.Join(s.Dir, "oci-root"), dir: filepath.Join(s.Dir, "bundle"), id: id,
-		cgroup: "/" + cgroupPrefix + id, hostname: "h-" + id}
+		cgroup: "/" + engine.CgroupPrefix + id, hostname: "h-" + id}
 	b.rootfs = filepath.Join(b.dir, "rootfs")
 	if err := os.MkdirAll(b.dir, 0o711); err != nil {
 		return nil, err
@@ -92,7 +94,7 @@ func ociSpec(b *ociBundle, script string) *specs.Spec {
 }
 
 // run runs the binary with --root and args, in the session.
-func (b *ociBundle) run(args ...string) (*Result, Outcome) {
+func (b *ociBundle) run(args ...string) (*engine.Result, Outcome) {
 	res, err := b.s.Run(append([]string{"--root", b.root}, args...)...)
 	if err != nil {
 		return nil, fail("`"+strings.Join(args, " ")+"` to run", "a harness error: %v", err)
@@ -103,17 +105,17 @@ func (b *ociBundle) run(args ...string) (*Result, Outcome) {
 // create runs create with extra flags. Its stdout and stderr, which
 // the container's process inherits and keeps, go to files in the
 // session directory, so the run ends when create does.
-func (b *ociBundle) create(extra ...string) (*Result, Outcome) {
-	argv := append(append([]string{b.s.env.Bin, "--root", b.root, "create", "--bundle", b.dir}, extra...), b.id)
+func (b *ociBundle) create(extra ...string) (*engine.Result, Outcome) {
+	argv := append(append([]string{b.s.Env.Bin, "--root", b.root, "create", "--bundle", b.dir}, extra...), b.id)
 	script := `exec "$@" </dev/null >"$OCI_OUT" 2>"$OCI_ERR"`
 	out, errFile := filepath.Join(b.s.Dir, b.id+".out"), filepath.Join(b.s.Dir, b.id+".err")
-	reply, err := b.s.ask(sessionRequest{Argv: append([]string{"/usr/bin/env", "OCI_OUT=" + out, "OCI_ERR=" + errFile,
-		"/bin/sh", "-c", script, "sh"}, argv...), Timeout: DefaultTimeout})
+	reply, err := b.s.RunCommand(append([]string{"/usr/bin/env", "OCI_OUT=" + out, "OCI_ERR=" + errFile,
+		"/bin/sh", "-c", script, "sh"}, argv...)...)
 	if err != nil {
 		return nil, fail("`create` to run", "a harness error: %v", err)
 	}
 	stderr, _ := os.ReadFile(errFile)
-	return &Result{Argv: argv, Dir: b.s.Dir, Exit: reply.Exit, TimedOut: reply.TimedOut, Stderr: string(stderr)}, pass()
+	return &engine.Result{Argv: argv, Dir: b.s.Dir, Exit: reply.Exit, TimedOut: reply.TimedOut, Stderr: string(stderr)}, pass()
 }
 
 // mustCreate creates the container and fails unless that worked.
@@ -129,7 +131,7 @@ func (b *ociBundle) mustCreate(extra ...string) Outcome {
 }
 
 // state runs state and decodes it.
-func (b *ociBundle) state() (*specs.State, *Result, Outcome) {
+func (b *ociBundle) state() (*specs.State, *engine.Result, Outcome) {
 	res, out := b.run("state", b.id)
 	if !out.Pass {
 		return nil, nil, out
@@ -139,7 +141,7 @@ func (b *ociBundle) state() (*specs.State, *Result, Outcome) {
 	}
 	var st specs.State
 	if err := json.Unmarshal([]byte(res.Stdout), &st); err != nil {
-		return nil, res, fail("`state` to print the spec's state JSON", "%q: %v", firstLines(res.Stdout, 3), err)
+		return nil, res, fail("`state` to print the spec's state JSON", "%q: %v", engine.FirstLines(res.Stdout, 3), err)
 	}
 	return &st, res, pass()
 }
@@ -179,8 +181,11 @@ func (b *ociBundle) waitFile(path, want string) bool {
 
 // sessionSh runs a shell command in the session (outside the container).
 func (b *ociBundle) sessionSh(script string) string {
-	reply, _ := b.s.ask(sessionRequest{Argv: []string{"/bin/sh", "-c", script}, Timeout: DefaultTimeout})
-	return strings.TrimSpace(reply.Stdout)
+	res, err := b.s.RunCommand("/bin/sh", "-c", script)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(res.Stdout)
 }
 
 // inOCISession runs a check on a bundle in a session, and deletes the
@@ -262,7 +267,7 @@ func checkOCIState(e *Env) Outcome {
 		_ = json.Unmarshal([]byte(res.Stdout), &raw)
 		for _, key := range []string{"ociVersion", "id", "status", "pid", "bundle"} {
 			if _, ok := raw[key]; !ok {
-				return fail("`state` to have ociVersion, id, status, pid and bundle", "no %q in %s", key, firstLines(res.Stdout, 8))
+				return fail("`state` to have ociVersion, id, status, pid and bundle", "no %q in %s", key, engine.FirstLines(res.Stdout, 8))
 			}
 		}
 		if st.ID != b.id || st.Bundle != b.dir || st.Annotations["org.stepbox.check"] != b.id || !strings.HasPrefix(st.Version, "1.") {
@@ -384,8 +389,8 @@ func checkOCIDelete(e *Env) Outcome {
 // jail when the sandbox mounts one over it (cgroupjail.go).
 func (b *ociBundle) cgroupsNamed() []string {
 	var found []string
-	for _, point := range cgroupMountPoints() {
-		for _, dir := range []string{filepath.Join(point, b.cgroup), filepath.Join(point, b.s.env.jail, b.cgroup)} {
+	for _, point := range engine.CgroupMountPoints() {
+		for _, dir := range []string{filepath.Join(point, b.cgroup), filepath.Join(point, b.s.Env.Jail(), b.cgroup)} {
 			if _, err := os.Stat(dir); err == nil {
 				found = append(found, dir)
 			}
@@ -408,7 +413,7 @@ func checkOCIRelativeRoot(e *Env) Outcome {
 		if res, _ := b.run("start", b.id); res == nil || res.Exit != 0 {
 			return fail("`start` to succeed", "it failed")
 		}
-		want := strings.TrimSpace(b.file(rootfsTokenFile))
+		want := strings.TrimSpace(b.file(engine.RootfsTokenFile))
 		if !b.waitFile("/tmp/token", want) {
 			return fail("the container's / to be the bundle's rootfs", "no token from it after 5s")
 		}
@@ -466,7 +471,7 @@ func checkOCIExec(e *Env) Outcome {
 		if !out.Pass {
 			return out
 		}
-		want := []string{b.hostname, strings.TrimSpace(b.file(rootfsTokenFile)), "sleep 30"}
+		want := []string{b.hostname, strings.TrimSpace(b.file(engine.RootfsTokenFile)), "sleep 30"}
 		for _, w := range want {
 			if !strings.Contains(res.Stdout, w) {
 				return fail(fmt.Sprintf("exec's process to see the container's hostname %q, its root and its command as PID 1", b.hostname),

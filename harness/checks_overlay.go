@@ -7,12 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -20,21 +20,6 @@ import (
 // each container's own, mounted with overlayfs. From step 08 on every run
 // gets --state-dir: the Env's own state directory in its scratch space,
 // so no check touches /var/lib/stepbox.
-
-// stateFlags is the --state-dir every run of step 08 on passes, unless
-// the run's flags give their own.
-func (e *Env) stateFlags(flags []string) []string {
-	if e.Step < 8 || slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--state-dir") }) {
-		return nil
-	}
-	return []string{"--state-dir", e.stateDir()}
-}
-
-// stateDir is the state directory of the Env's runs.
-func (e *Env) stateDir() string { return filepath.Join(e.scratch, "state") }
-
-// layers lists the containers' layer directories left in a state dir.
-func layers(stateDir string) []string { return dirNames(filepath.Join(stateDir, "containers")) }
 
 // addData gives an image a directory /data that anyone may change, with
 // three files: the container's root, unprivileged on the host from step
@@ -100,8 +85,8 @@ test "$(cat /data/a)" = "$(printf 'orig\nx')" && test ! -e /data/b && test ! -e 
 
 func checkImageUnchanged(e *Env) Outcome {
 	var before string
-	res, err := e.Run(Invocation{
-		Flags: e.runFlags(),
+	res, err := e.Run(engine.Invocation{
+		Flags: e.RunFlags(),
 		Cmd:   []string{"/bin/sh", "-c", changeScript},
 		Prepare: func(rootfs string) error {
 			if err := addData(rootfs); err != nil {
@@ -119,7 +104,7 @@ func checkImageUnchanged(e *Env) Outcome {
 	}
 	if after := treeSum(res.Rootfs); after != before {
 		return fail("the image's checksum unchanged after the container wrote, deleted and renamed its files",
-			"it changed: the container wrote to the image itself (/data now holds %s)", shortList(dirNames(filepath.Join(res.Rootfs, "data")), 6))
+			"it changed: the container wrote to the image itself (/data now holds %s)", engine.ShortList(engine.DirNames(filepath.Join(res.Rootfs, "data")), 6))
 	}
 	return pass()
 }
@@ -128,22 +113,22 @@ func checkImageUnchanged(e *Env) Outcome {
 // /data and waits; meanwhile B must see the image as it was, and A must
 // see its own changes.
 func checkIsolated(e *Env) Outcome {
-	image, err := os.MkdirTemp(e.scratch, "image-")
+	image, err := os.MkdirTemp(e.Scratch(), "image-")
 	if err != nil {
 		return fail("an image to share", "%v", err)
 	}
 	defer os.RemoveAll(image)
 	image = filepath.Join(image, "rootfs")
-	if err := e.copyRootfs(image); err != nil {
+	if err := e.CopyRootfs(image); err != nil {
 		return fail("an image to share", "%v", err)
 	}
 	if err := addData(image); err != nil {
 		return fail("an image to share", "%v", err)
 	}
 	looks := []string{"--read", "/data/a", "--look", "/data/b", "--look", "/data/fromA"}
-	flags := e.runFlags("--rootfs", image)
+	flags := e.RunFlags("--rootfs", image)
 	out := fail("the first container to report", "it never did")
-	a, err := e.Run(Invocation{
+	a, err := e.Run(engine.Invocation{
 		Flags: flags,
 		Cmd: []string{"/bin/sh", "-c", "echo A > /data/a && rm /data/b && echo A > /data/fromA && exec /probe report " +
 			strings.Join(looks, " ") + " --pause"},
@@ -153,7 +138,7 @@ func checkIsolated(e *Env) Outcome {
 					"a %q, b exists %v, fromA exists %v", ra.Files["/data/a"], ra.Exists["/data/b"], ra.Exists["/data/fromA"])
 				return
 			}
-			b, err := e.Run(Invocation{Flags: flags, Probe: append([]string{"report"}, looks...)})
+			b, err := e.Run(engine.Invocation{Flags: flags, Probe: append([]string{"report"}, looks...)})
 			if err != nil {
 				out = fail("the second container to run", "a harness error: %v", err)
 				return
@@ -186,37 +171,37 @@ func checkIsolated(e *Env) Outcome {
 func checkLayerRemoved(e *Env) Outcome {
 	const file = "/tmp/stepbox-layer"
 	write := []string{"/bin/sh", "-c", "echo kept > " + file}
-	before := layers(e.stateDir())
-	res, err := e.Run(Invocation{Flags: e.runFlags(), Cmd: write})
+	before := engine.Layers(e.StateDir())
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags(), Cmd: write})
 	if err != nil {
 		return fail("the container to run", "a harness error: %v", err)
 	}
 	if res.Exit != 0 {
 		return fail("the container to write "+file, "%s", res.Describe())
 	}
-	if left := multisetMinus(layers(e.stateDir()), before); len(left) > 0 {
-		return fail("no layer left in the state dir after a container run with --rm (the default)", "layers %v in %s/containers", left, e.stateDir())
+	if left := engine.MultisetMinus(engine.Layers(e.StateDir()), before); len(left) > 0 {
+		return fail("no layer left in the state dir after a container run with --rm (the default)", "layers %v in %s/containers", left, e.StateDir())
 	}
-	res, err = e.Run(Invocation{Flags: e.runFlags("--rm=false"), Cmd: write})
+	res, err = e.Run(engine.Invocation{Flags: e.RunFlags("--rm=false"), Cmd: write})
 	if err != nil {
 		return fail("the container to run", "a harness error: %v", err)
 	}
-	kept := multisetMinus(layers(e.stateDir()), before)
+	kept := engine.MultisetMinus(engine.Layers(e.StateDir()), before)
 	for _, id := range kept {
-		defer os.RemoveAll(filepath.Join(e.stateDir(), "containers", id))
+		defer os.RemoveAll(filepath.Join(e.StateDir(), "containers", id))
 	}
 	if res.Exit != 0 || len(kept) != 1 {
 		return fail("with --rm=false, one layer kept in the state dir", "%d layers %v after %s", len(kept), kept, res.Describe())
 	}
-	if data, err := os.ReadFile(filepath.Join(e.stateDir(), "containers", kept[0], "upper", file)); err != nil || string(data) != "kept\n" {
+	if data, err := os.ReadFile(filepath.Join(e.StateDir(), "containers", kept[0], "upper", file)); err != nil || string(data) != "kept\n" {
 		return fail(fmt.Sprintf("the kept layer's upper directory to hold the container's %s", file), "%v", err)
 	}
-	list, err := e.Run(Invocation{Argv: []string{"layers", "--state-dir", e.stateDir()}})
+	list, err := e.Run(engine.Invocation{Argv: []string{"layers", "--state-dir", e.StateDir()}})
 	if err != nil {
 		return fail("`layers` to run", "a harness error: %v", err)
 	}
 	if list.Exit != 0 || !strings.Contains(list.Stdout, kept[0]) {
-		return fail("`layers` to list the kept layer "+kept[0], "%s, stdout %q", list.Describe(), firstLines(list.Stdout, 3))
+		return fail("`layers` to list the kept layer "+kept[0], "%s, stdout %q", list.Describe(), engine.FirstLines(list.Stdout, 3))
 	}
 	return pass()
 }
@@ -225,7 +210,7 @@ func checkLayerRemoved(e *Env) Outcome {
 // refuses as an upper layer: the runtime must exit 125 with one line
 // naming the overlay, the directory and the way out, and leave nothing.
 func checkBadUpper(e *Env) Outcome {
-	dir, err := os.MkdirTemp(e.scratch, "unsuitable-")
+	dir, err := os.MkdirTemp(e.Scratch(), "unsuitable-")
 	if err != nil {
 		return fail("a directory to mount an overlay on", "%v", err)
 	}
@@ -234,7 +219,7 @@ func checkBadUpper(e *Env) Outcome {
 		return fail("a directory to mount an overlay on", "%v", err)
 	}
 	state := filepath.Join(dir, "merged", "state")
-	res, err := e.Run(Invocation{Flags: e.runFlags("--state-dir", state), Cmd: []string{"/bin/true"}, OverlayOn: dir})
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags("--state-dir", state), Cmd: []string{"/bin/true"}, OverlayOn: dir})
 	if err != nil {
 		return fail("the container to run", "a harness error: %v", err)
 	}
@@ -244,24 +229,8 @@ func checkBadUpper(e *Env) Outcome {
 		!strings.Contains(strings.ToLower(msg), "overlay") || !strings.Contains(msg, state) || !strings.Contains(msg, "--state-dir") {
 		return fail(want, "%s", res.Describe())
 	}
-	if left := layers(filepath.Join(dir, "upper", "state")); len(left) > 0 {
+	if left := engine.Layers(filepath.Join(dir, "upper", "state")); len(left) > 0 {
 		return fail("no layer left behind after the refused overlay", "layers %v", left)
 	}
 	return pass()
-}
-
-// mountOverlayOn mounts an overlay on dir/merged (with dir/lower,
-// dir/upper and dir/work), in the sandbox: a directory on it is no
-// upper layer for another overlay ("not supported as upperdir").
-func mountOverlayOn(dir string) error {
-	for _, d := range []string{"lower", "upper", "work", "merged"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o711); err != nil {
-			return fmt.Errorf("preparing an overlay in the sandbox: %w", err)
-		}
-	}
-	opts := fmt.Sprintf("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", dir, dir, dir)
-	if err := unix.Mount("overlay", filepath.Join(dir, "merged"), "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mounting an overlay in the sandbox: %w", err)
-	}
-	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // Step 04: the container's own root filesystem.
@@ -15,10 +17,10 @@ func checkIsRootfs(e *Env) Outcome {
 	if res == nil {
 		return out
 	}
-	want, _ := os.ReadFile(filepath.Join(res.Rootfs, rootfsTokenFile))
-	got, ok := res.Report.Files[rootfsTokenFile]
+	want, _ := os.ReadFile(filepath.Join(res.Rootfs, engine.RootfsTokenFile))
+	got, ok := res.Report.Files[engine.RootfsTokenFile]
 	if !ok || got != string(want) {
-		return fail(fmt.Sprintf("%s inside to be the rootfs's (%q)", rootfsTokenFile, strings.TrimSpace(string(want))),
+		return fail(fmt.Sprintf("%s inside to be the rootfs's (%q)", engine.RootfsTokenFile, strings.TrimSpace(string(want))),
 			"%q", strings.TrimSpace(got))
 	}
 	return pass()
@@ -29,8 +31,8 @@ func checkHostHidden(e *Env) Outcome {
 	if res == nil {
 		return out
 	}
-	if seen, ok := res.Report.Exists[e.hostMarker()]; !ok || seen {
-		return fail(fmt.Sprintf("the host file %s to be invisible", e.hostMarker()), "the container can see it")
+	if seen, ok := res.Report.Exists[e.HostMarker()]; !ok || seen {
+		return fail(fmt.Sprintf("the host file %s to be invisible", e.HostMarker()), "the container can see it")
 	}
 	// Invisible at its path is not enough: the host's tree may still be
 	// mounted elsewhere (the old root), or a chroot may be climbed out of.
@@ -39,7 +41,7 @@ func checkHostHidden(e *Env) Outcome {
 		return fail("the probe's hunt for the host file", "no answer: %s", res.Describe())
 	}
 	if len(hunt.Found) > 0 {
-		return fail(fmt.Sprintf("the host file %s unreachable from the container", e.hostMarker()),
+		return fail(fmt.Sprintf("the host file %s unreachable from the container", e.HostMarker()),
 			"it is reachable at %s", strings.Join(hunt.Found, " and "))
 	}
 	return pass()
@@ -77,7 +79,7 @@ func checkOldRootUnmounted(e *Env) Outcome {
 		return fail("a readable mount table", "none: %s", strings.Join(res.Report.Problems, "; "))
 	}
 	if roots != 1 || len(stray) > 0 {
-		return fail("one / mount and no host mounts", "%d mounts on / and stray mounts %s", roots, shortList(stray, 5))
+		return fail("one / mount and no host mounts", "%d mounts on / and stray mounts %s", roots, engine.ShortList(stray, 5))
 	}
 	return pass()
 }
@@ -89,14 +91,14 @@ func checkOldRootRemoved(e *Env) Outcome {
 	if res == nil {
 		return out
 	}
-	base := dirNames(e.Base)
+	base := engine.DirNames(e.Base)
 	var extra []string
 	for _, name := range res.Report.RootDir {
 		if !slices.Contains(base, name) {
 			extra = append(extra, "/"+name+" inside")
 		}
 	}
-	for _, name := range dirNames(res.Rootfs) {
+	for _, name := range engine.DirNames(res.Rootfs) {
 		if !slices.Contains(base, name) {
 			extra = append(extra, name+" in the rootfs after the run")
 		}
@@ -123,7 +125,7 @@ func checkMountsMinimal(e *Env) Outcome {
 	}
 	if !proc || !r.HasMountAt("/dev") || top > 9 {
 		return fail("a fresh proc on /proc, a /dev, and few mounts", "%d mounts %s%s",
-			len(r.Mounts), shortList(mountPointsOf(res), 8), problems(res))
+			len(r.Mounts), engine.ShortList(mountPointsOf(res), 8), problems(res))
 	}
 	return pass()
 }
@@ -141,7 +143,7 @@ func checkDevNull(e *Env) Outcome {
 
 func checkRootfsMissing(e *Env) Outcome {
 	missing := "./no-such-rootfs"
-	res, err := e.Run(Invocation{Flags: e.runFlags("--rootfs", missing), Cmd: []string{"/bin/true"}})
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags("--rootfs", missing), Cmd: []string{"/bin/true"}})
 	if err != nil {
 		return fail("the binary to run", "a harness error: %v", err)
 	}
@@ -152,16 +154,7 @@ func checkRootfsMissing(e *Env) Outcome {
 	return pass()
 }
 
-func dirNames(dir string) []string {
-	entries, _ := os.ReadDir(dir)
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
-func mountPointsOf(res *Result) []string {
+func mountPointsOf(res *engine.Result) []string {
 	var points []string
 	for _, m := range res.Report.Mounts {
 		points = append(points, m.Point)
@@ -169,17 +162,9 @@ func mountPointsOf(res *Result) []string {
 	return points
 }
 
-func problems(res *Result) string {
+func problems(res *engine.Result) string {
 	if len(res.Report.Problems) == 0 {
 		return ""
 	}
 	return " (probe: " + strings.Join(res.Report.Problems, "; ") + ")"
-}
-
-func shortList(xs []string, n int) string {
-	s := "[" + strings.Join(xs[:min(n, len(xs))], " ")
-	if len(xs) > n {
-		s += " ..."
-	}
-	return s + "]"
 }

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -61,8 +62,8 @@ func wantCaps(r *probe.Report, want uint64) (string, bool) {
 }
 
 // reportWith runs the probe with extra run flags and probe arguments.
-func (e *Env) reportWith(flags []string, args ...string) (*Result, Outcome) {
-	res, err := e.Run(Invocation{Flags: e.runFlags(flags...), Probe: append([]string{"report"}, args...)})
+func (e *Env) reportWith(flags []string, args ...string) (*engine.Result, Outcome) {
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags(flags...), Probe: append([]string{"report"}, args...)})
 	if err != nil {
 		return nil, fail("the probe to run", "a harness error: %v", err)
 	}
@@ -115,7 +116,7 @@ func checkCapFlags(e *Env) Outcome {
 			return fail(fmt.Sprintf("with %s, the four sets %016x and no ambient ones", strings.Join(c.flags, " "), c.want), "%s", got)
 		}
 	}
-	res, err := e.Run(Invocation{Flags: e.runFlags("--cap-add", "NO_SUCH_CAP"), Cmd: []string{"/bin/true"}})
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags("--cap-add", "NO_SUCH_CAP"), Cmd: []string{"/bin/true"}})
 	if err != nil {
 		return fail("the binary to run", "a harness error: %v", err)
 	}
@@ -217,7 +218,7 @@ func checkReadOnlyPaths(e *Env) Outcome {
 	}
 	if len(writable) > 0 || r.Attacks["sysctl"] != "EROFS" {
 		return fail("a read-only mount on each of "+strings.Join(readOnlyOnHost(), " ")+", and writing a sysctl failing with EROFS even with --cap-add ALL",
-			"no read-only mount on %s; writing ip_forward: %s", shortList(writable, 4), r.Attacks["sysctl"])
+			"no read-only mount on %s; writing ip_forward: %s", engine.ShortList(writable, 4), r.Attacks["sysctl"])
 	}
 	return pass()
 }
@@ -286,7 +287,7 @@ func checkAttacks(e *Env) Outcome {
 const ordinaryScript = `ls / >/dev/null && ps >/dev/null && exec /probe report --serve 127.0.0.1:7070 --connect 127.0.0.1:7070`
 
 func checkOrdinary(e *Env) Outcome {
-	res, err := e.Run(Invocation{Flags: e.runFlags(), Cmd: []string{"/bin/sh", "-c", ordinaryScript}})
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags(), Cmd: []string{"/bin/sh", "-c", ordinaryScript}})
 	if err != nil {
 		return fail("the container to run", "a harness error: %v", err)
 	}
@@ -315,9 +316,9 @@ func checkExecConfined(e *Env) Outcome {
 		if !out.Pass {
 			return out
 		}
-		r := parseReport(res.Stdout)
+		r := engine.ParseReport(res.Stdout)
 		if res.Exit != 0 || r == nil {
-			return fail("`exec "+id+" /probe report --attacks` to print the probe's report", "%s, stdout %q", res.Describe(), firstLines(res.Stdout, 3))
+			return fail("`exec "+id+" /probe report --attacks` to print the probe's report", "%s, stdout %q", res.Describe(), engine.FirstLines(res.Stdout, 3))
 		}
 		caps, ok := wantCaps(r, capMask(defaultCaps...))
 		if !ok || r.NoNewPrivs != "1" || r.Seccomp != "2" || r.Attacks["unshare"] != "EPERM" || r.Attacks["net_admin"] != "EPERM" {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -70,11 +71,11 @@ func checkCgroupFromStart(e *Env) Outcome {
 	if res == nil {
 		return out
 	}
-	dir, err := cpuCgroupDir(&probe.Report{Cgroups: res.Report.CgroupsAtStart})
+	dir, err := engine.CPUCgroupDir(&probe.Report{Cgroups: res.Report.CgroupsAtStart})
 	if err != nil {
 		return fail("the cgroup the command started in", "%v", err)
 	}
-	if !e.inJail(dir) {
+	if !e.InJail(dir) {
 		return fail("the command in its container's cgroup when it starts",
 			"it started in %s, where the runtime runs, and was moved later: until then it ran unlimited", dir)
 	}

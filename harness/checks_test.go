@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 func TestCatalogueIsWellFormed(t *testing.T) {
@@ -21,10 +23,10 @@ func TestCatalogueIsWellFormed(t *testing.T) {
 		assert.NotEmpty(t, c.Hint, c.ID)
 		assert.NotNil(t, c.Run, c.ID)
 	}
-	root, err := ModuleRoot()
+	root, err := engine.ModuleRoot()
 	require.NoError(t, err)
 	for step := 1; step <= LastStep(); step++ {
-		_, err := StepDir(root, step)
+		_, err := engine.StepDir(root, step)
 		assert.NoError(t, err, "step %d has checks but no folder", step)
 	}
 }
@@ -32,7 +34,7 @@ func TestCatalogueIsWellFormed(t *testing.T) {
 // Every check has a known-bad program, and every edit still applies to
 // the reference source: this runs without root, so drift shows anywhere.
 func TestEveryCheckHasAMutant(t *testing.T) {
-	root, err := ModuleRoot()
+	root, err := engine.ModuleRoot()
 	require.NoError(t, err)
 	covered := map[string]bool{}
 	for _, m := range Mutants {
@@ -51,8 +53,8 @@ func TestEveryCheckHasAMutant(t *testing.T) {
 // TestChecksRejectMutants is the tester's own test: each check fails, with
 // its ID and hint, on the program made to break it.
 func TestChecksRejectMutants(t *testing.T) {
-	RequirePrivileged(t)
-	t.Cleanup(func() { _ = RemoveBuilds() })
+	engine.RequirePrivileged(t)
+	t.Cleanup(func() { _ = engine.RemoveBuilds() })
 	for _, m := range Mutants {
 		t.Run(m.Check, func(t *testing.T) {
 			bin, err := BuildMutant(m)

@@ -3,11 +3,10 @@ package harness
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
-	"github.com/stepbox/stepbox/harness/fsutil"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -23,13 +22,13 @@ const (
 
 // mapFlags are the run flags with the checks' uid and gid maps.
 func (e *Env) mapFlags(extra ...string) []string {
-	return e.runFlags(append([]string{"--uid-map", fmt.Sprintf("0:%d:65536", mapUID), "--gid-map", fmt.Sprintf("0:%d:65536", mapGID)}, extra...)...)
+	return e.RunFlags(append([]string{"--uid-map", fmt.Sprintf("0:%d:65536", mapUID), "--gid-map", fmt.Sprintf("0:%d:65536", mapGID)}, extra...)...)
 }
 
 // mappedRun runs the probe under the checks' maps; hold, if not nil,
 // looks at the live container.
-func (e *Env) mappedRun(probeArgs []string, hold func(*probe.Report)) (*Result, Outcome) {
-	res, err := e.Run(Invocation{Flags: e.mapFlags(), Probe: probeArgs, Hold: hold})
+func (e *Env) mappedRun(probeArgs []string, hold func(*probe.Report)) (*engine.Result, Outcome) {
+	res, err := e.Run(engine.Invocation{Flags: e.mapFlags(), Probe: probeArgs, Hold: hold})
 	if err != nil {
 		return nil, fail("the container to run", "a harness error: %v", err)
 	}
@@ -119,14 +118,14 @@ func checkFilesOwned(e *Env) Outcome {
 // root could write them; the container's root, unprivileged outside,
 // must not. The probe only opens the file, it writes nothing.
 func checkNoHostRoot(e *Env) Outcome {
-	res, out := e.mappedRun([]string{"report", "--writable", rootfsTokenFile}, nil)
+	res, out := e.mappedRun([]string{"report", "--writable", engine.RootfsTokenFile}, nil)
 	if res == nil {
 		return out
 	}
 	r := res.Report
-	got := r.Writable[rootfsTokenFile]
+	got := r.Writable[engine.RootfsTokenFile]
 	if r.UID != 0 || !strings.Contains(got, "permission denied") {
-		return fail(fmt.Sprintf("uid 0 inside, yet refused to write %s, a file of the host's root", rootfsTokenFile),
+		return fail(fmt.Sprintf("uid 0 inside, yet refused to write %s, a file of the host's root", engine.RootfsTokenFile),
 			"uid %d, opening it for writing: %s", r.UID, got)
 	}
 	return pass()
@@ -138,7 +137,7 @@ func checkRootless(e *Env) Outcome {
 	if reason := unprivilegedUsernsForbidden(); reason != "" {
 		return fail("a kernel that lets ordinary users create user namespaces", "%s", reason)
 	}
-	res, err := e.Run(Invocation{Flags: e.runFlags(), Probe: []string{"report"}, User: rootlessUID})
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags(), Probe: []string{"report"}, User: rootlessUID})
 	if err != nil {
 		return fail("the container to run", "a harness error: %v", err)
 	}
@@ -147,8 +146,8 @@ func checkRootless(e *Env) Outcome {
 	}
 	r := res.Report
 	want := fmt.Sprintf("0 %d 1", rootlessUID)
-	if r.UID != 0 || idMap(r.UIDMap) != want || idMap(r.GIDMap) != want || r.Hostname != e.hostname || r.PID != 1 {
-		return fail(fmt.Sprintf("as uid %d: uid 0 inside, uid_map and gid_map %q, hostname %q, PID 1", rootlessUID, want, e.hostname),
+	if r.UID != 0 || idMap(r.UIDMap) != want || idMap(r.GIDMap) != want || r.Hostname != e.Hostname() || r.PID != 1 {
+		return fail(fmt.Sprintf("as uid %d: uid 0 inside, uid_map and gid_map %q, hostname %q, PID 1", rootlessUID, want, e.Hostname()),
 			"uid %d, uid_map %q, gid_map %q, hostname %q, PID %d", r.UID, idMap(r.UIDMap), idMap(r.GIDMap), r.Hostname, r.PID)
 	}
 	return pass()
@@ -197,14 +196,4 @@ func statusIDs(pid int) (uid, gid string) {
 		}
 	}
 	return uid, gid
-}
-
-// copyForUser copies the binary under test into dir, where an
-// unprivileged user can run it (the build folder is root's alone).
-func copyForUser(bin, dir string) (string, error) {
-	dst := filepath.Join(dir, filepath.Base(bin))
-	if err := fsutil.CopyFile(bin, dst, 0o755); err != nil {
-		return "", fmt.Errorf("copying the binary for an unprivileged run: %w", err)
-	}
-	return dst, nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // Fault tests: reference step 05 under a killed parent, forwarded signals,
@@ -26,7 +28,7 @@ func TestFaultKilledRuntime(t *testing.T) {
 	env := step05Env(t)
 	underGuard(t, env, func() {
 		sleep := marker()
-		res, err := env.Run(Invocation{
+		res, err := env.Run(engine.Invocation{
 			Cmd: []string{"/bin/sh", "-c", "sleep " + sleep + " & echo ready; wait"},
 			Live: func(pid int, out func() string) {
 				if assert.True(t, waitForOutput(out, "ready"), "the container never started") {
@@ -50,7 +52,7 @@ func TestFaultSignalsForwarded(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			underGuard(t, env, func() {
 				script := `trap 'echo caught ` + name + `; exit 7' ` + name + `; echo ready; while :; do sleep 0.05; done`
-				res, err := env.Run(Invocation{
+				res, err := env.Run(engine.Invocation{
 					Cmd: []string{"/bin/sh", "-c", script},
 					Live: func(pid int, out func() string) {
 						if assert.True(t, waitForOutput(out, "ready"), "the container never started") {
@@ -80,7 +82,7 @@ func TestFaultCtrlCReachesShell(t *testing.T) {
 	go term.copyFrom(master)
 
 	underGuard(t, env, func() {
-		res, err := env.Run(Invocation{
+		res, err := env.Run(engine.Invocation{
 			Cmd:      []string{"/bin/sh", "-i"},
 			Terminal: slave,
 			Timeout:  30 * time.Second,
@@ -122,7 +124,7 @@ func TestFaultHungCommand(t *testing.T) {
 	env := step05Env(t)
 	underGuard(t, env, func() {
 		sleep := marker()
-		res, err := env.Run(Invocation{Cmd: []string{"/bin/sleep", sleep}, Timeout: 2 * time.Second})
+		res, err := env.Run(engine.Invocation{Cmd: []string{"/bin/sleep", sleep}, Timeout: 2 * time.Second})
 		require.NoError(t, err)
 		assert.True(t, res.TimedOut, res.Describe())
 		requireGone(t, "sleep "+sleep)
@@ -138,7 +140,7 @@ func TestFaultReadOnlyRootfs(t *testing.T) {
 	env := step05Env(t)
 	t.Run("usable", func(t *testing.T) {
 		underGuard(t, env, func() {
-			res, err := env.Run(Invocation{
+			res, err := env.Run(engine.Invocation{
 				Cmd:            []string{"/bin/sh", "-c", "echo x > /written || echo refused; cat /dev/null && echo devnull"},
 				ReadOnlyRootfs: true,
 			})
@@ -152,7 +154,7 @@ func TestFaultReadOnlyRootfs(t *testing.T) {
 	})
 	t.Run("no /dev", func(t *testing.T) {
 		underGuard(t, env, func() {
-			res, err := env.Run(Invocation{
+			res, err := env.Run(engine.Invocation{
 				Cmd:            []string{"/bin/true"},
 				ReadOnlyRootfs: true,
 				Prepare:        func(rootfs string) error { return os.RemoveAll(filepath.Join(rootfs, "dev")) },
@@ -171,7 +173,7 @@ func TestFaultNoCgroupFilesystem(t *testing.T) {
 	env := step05Env(t)
 	underGuard(t, env, func() {
 		sleep := marker()
-		res, err := env.Run(Invocation{Cmd: []string{"/bin/sleep", sleep}, NoCgroups: true})
+		res, err := env.Run(engine.Invocation{Cmd: []string{"/bin/sleep", sleep}, NoCgroups: true})
 		require.NoError(t, err)
 		assert.Equal(t, 125, res.Exit, res.Describe())
 		assertOneErrorLine(t, res, "cgroup")
@@ -182,7 +184,7 @@ func TestFaultNoCgroupFilesystem(t *testing.T) {
 
 // assertOneErrorLine checks stderr is one "stepbox: ..." line holding
 // every part, and no panic.
-func assertOneErrorLine(t *testing.T, res *Result, parts ...string) {
+func assertOneErrorLine(t *testing.T, res *engine.Result, parts ...string) {
 	t.Helper()
 	stderr := strings.TrimRight(res.Stderr, "\n")
 	assert.False(t, hasPanic(stderr), "panic: %s", stderr)

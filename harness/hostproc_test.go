@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // A program whose first line out is not the probe's report (the article
@@ -14,7 +16,7 @@ import (
 // is called with no report, and findOnHost once dereferenced it.
 func TestExecCheckWithoutReport(t *testing.T) {
 	assert.Error(t, findOnHost(nil).err)
-	RequirePrivileged(t)
+	engine.RequirePrivileged(t)
 	bin := filepath.Join(t.TempDir(), "prints-error")
 	require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\necho ERROR not a report\nexit 1\n"), 0o755))
 	env, err := NewEnv(bin, 1)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // A Mutant is a known-bad program: a reference step with exactly one
@@ -256,7 +258,7 @@ func MutantName(m Mutant) string {
 // MutatedSources returns the mutant's edited files (absolute path to new
 // source), or an error naming an edit that no longer matches exactly once.
 func MutatedSources(root string, m Mutant) (map[string]string, error) {
-	dir, err := StepDir(root, m.Step)
+	dir, err := engine.StepDir(root, m.Step)
 	if err != nil {
 		return nil, err
 	}
@@ -281,10 +283,10 @@ func MutatedSources(root string, m Mutant) (map[string]string, error) {
 
 // BuildMutant builds the known-bad program.
 func BuildMutant(m Mutant) (string, error) {
-	if os.Getenv(PrebuiltEnv) != "" {
-		return Build(MutantName(m), "", nil)
+	if os.Getenv(engine.PrebuiltEnv) != "" {
+		return engine.Build(MutantName(m), "", nil)
 	}
-	root, err := ModuleRoot()
+	root, err := engine.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -292,7 +294,7 @@ func BuildMutant(m Mutant) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := buildDir()
+	out, err := engine.BuildDir()
 	if err != nil {
 		return "", err
 	}
@@ -304,9 +306,9 @@ func BuildMutant(m Mutant) (string, error) {
 		}
 		overlay[path] = file
 	}
-	dir, err := StepDir(root, m.Step)
+	dir, err := engine.StepDir(root, m.Step)
 	if err != nil {
 		return "", err
 	}
-	return Build(MutantName(m), "./"+dir, overlay)
+	return engine.Build(MutantName(m), "./"+dir, overlay)
 }

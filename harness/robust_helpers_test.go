@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // Helpers for the fault, bad-input and stress tests: they drive the
@@ -21,9 +23,9 @@ import (
 // step05Env builds reference step 05 and an Env for it.
 func step05Env(t *testing.T) *Env {
 	t.Helper()
-	RequirePrivileged(t)
-	t.Cleanup(func() { _ = RemoveBuilds() })
-	bin, err := BuildStep(5)
+	engine.RequirePrivileged(t)
+	t.Cleanup(func() { _ = engine.RemoveBuilds() })
+	bin, err := engine.BuildStep(5)
 	require.NoError(t, err)
 	env, err := NewEnv(bin, 5)
 	require.NoError(t, err)
@@ -35,7 +37,7 @@ func step05Env(t *testing.T) *Env {
 // changed (mounts, stepbox cgroups, links, hostname, base rootfs).
 func underGuard(t *testing.T, env *Env, fn func()) {
 	t.Helper()
-	g, err := StartGuard(env.Base)
+	g, err := engine.StartGuard(env.Base)
 	require.NoError(t, err)
 	defer func() {
 		if diff := g.Finish(); diff != "" {
@@ -89,8 +91,8 @@ func waitForOutput(out func() string, want string) bool {
 // cgroup jail (any name) or as a stepbox-* cgroup on the host.
 func requireNoCgroups(t *testing.T, env *Env, when string) {
 	t.Helper()
-	require.Empty(t, env.jailContents(), "cgroups left in the jail %s", when)
-	require.Empty(t, stepboxCgroups(), "stepbox cgroups left %s", when)
+	require.Empty(t, env.JailContents(), "cgroups left in the jail %s", when)
+	require.Empty(t, engine.StepboxCgroups(), "stepbox cgroups left %s", when)
 }
 
 // requireOwnerReaped waits up to 5s until the runtime named in a
@@ -115,10 +117,10 @@ func requireOwnerReaped(t *testing.T, cgroup string) {
 // the step removes that cgroup.
 func requireNextRunRemovesStale(t *testing.T, env *Env) {
 	t.Helper()
-	stale := env.jailContents()
+	stale := env.JailContents()
 	require.Len(t, stale, 1, "the killed runtime should leave its own empty cgroup")
 	requireOwnerReaped(t, stale[0])
-	next, err := env.Run(Invocation{Cmd: []string{"/bin/true"}})
+	next, err := env.Run(engine.Invocation{Cmd: []string{"/bin/true"}})
 	require.NoError(t, err)
 	require.Equal(t, 0, next.Exit, next.Describe())
 	requireNoCgroups(t, env, "after the next run, which should remove the stale one")

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // shellbox (testdata/shellbox) is steps 01-05 in POSIX sh with util-linux
@@ -33,7 +35,7 @@ var shellboxTools = []string{"unshare", "mount", "pivot_root", "hostname", "mkno
 // fails instead, so a machine without util-linux cannot pass by skipping.
 func requireShellboxTools(t *testing.T) {
 	t.Helper()
-	RequirePrivileged(t)
+	engine.RequirePrivileged(t)
 	var missing []string
 	if _, err := os.Stat("/bin/sh"); err != nil {
 		missing = append(missing, "/bin/sh")
@@ -47,8 +49,8 @@ func requireShellboxTools(t *testing.T) {
 		return
 	}
 	problem := fmt.Sprintf("shellbox needs %s on PATH (util-linux or busybox): install util-linux", strings.Join(missing, ", "))
-	if os.Getenv(RequirePrivilegedEnv) == "1" {
-		t.Fatalf("%s=1 but this test cannot run: %s", RequirePrivilegedEnv, problem)
+	if os.Getenv(engine.RequirePrivilegedEnv) == "1" {
+		t.Fatalf("%s=1 but this test cannot run: %s", engine.RequirePrivilegedEnv, problem)
 	}
 	t.Skip(problem)
 }
@@ -107,14 +109,14 @@ func TestShellboxBusybox(t *testing.T) {
 	if target, _ := filepath.EvalSymlinks("/bin/sh"); filepath.Base(target) == "busybox" {
 		t.Skip("/bin/sh is busybox here: TestShellbox ran shellbox with busybox")
 	}
-	busybox, err := FindBusybox()
+	busybox, err := engine.FindBusybox()
 	if err != nil {
-		if os.Getenv(RequirePrivilegedEnv) == "1" {
-			t.Fatalf("%s=1 but this test cannot run: %v", RequirePrivilegedEnv, err)
+		if os.Getenv(engine.RequirePrivilegedEnv) == "1" {
+			t.Fatalf("%s=1 but this test cannot run: %v", engine.RequirePrivilegedEnv, err)
 		}
 		t.Skip(err)
 	}
-	_, err = BaseRootfs() // built now, while go is the host's
+	_, err = engine.BaseRootfs() // built now, while go is the host's
 	require.NoError(t, err)
 	applets := t.TempDir()
 	list, err := exec.Command(busybox, "--list").Output()

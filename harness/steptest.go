@@ -6,18 +6,20 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // TestStep is the whole test of a reference step: it builds the step and
 // runs the checks of that step and every earlier one, each as a subtest
 // under the host guard.
 func TestStep(t *testing.T, step int) {
-	RequirePrivileged(t)
+	engine.RequirePrivileged(t)
 	checks, err := StepChecks(step, os.Getenv(StepChecksEnv))
 	require.NoError(t, err)
 	require.NotEmpty(t, checks, "step %02d has no checks to run", step)
-	t.Cleanup(func() { _ = RemoveBuilds() })
-	bin, err := BuildStep(step)
+	t.Cleanup(func() { _ = engine.RemoveBuilds() })
+	bin, err := engine.BuildStep(step)
 	require.NoError(t, err, "building step %02d", step)
 	RunChecks(t, bin, step, checks)
 }
@@ -72,7 +74,7 @@ func RunChecks(t *testing.T, bin string, step int, checks []Check) {
 // Guarded runs one check under the host guard; a changed host fails t.
 func Guarded(t *testing.T, env *Env, c Check) Verdict {
 	t.Helper()
-	g, err := StartGuard(env.Base)
+	g, err := engine.StartGuard(env.Base)
 	require.NoError(t, err)
 	v := env.Verify(c)
 	if diff := g.Finish(); diff != "" {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // TestStressStep05 runs 200 containers of reference step 05, 8 at a time.
@@ -30,7 +32,7 @@ func TestStressStep05(t *testing.T) {
 				defer wg.Done()
 				for i := range jobs {
 					want := i % 7
-					res, err := env.Run(Invocation{
+					res, err := env.Run(engine.Invocation{
 						Cmd: []string{"/bin/sh", "-c", fmt.Sprintf("echo run-%d; exit %d", i, want), tag},
 					})
 					switch {

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // pid names this run's runtime ids and cgroups.
@@ -36,7 +36,7 @@ type Config struct {
 // Run prepares the rootfs and the rows, measures, cleans up and checks
 // that the host is as it was.
 func Run(cfg Config) (*Result, error) {
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	if err != nil {
 		return nil, fmt.Errorf("finding the checkout: %w", err)
 	}
@@ -54,10 +54,10 @@ func Run(cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var guard *harness.HostGuard
+	var guard *engine.HostGuard
 	if cfg.Lock {
 		cfg.progress("bench: waiting for the harness host lock")
-		if guard, err = harness.StartGuard(base); err != nil {
+		if guard, err = engine.StartGuard(base); err != nil {
 			return nil, fmt.Errorf("taking the host lock: %w", err)
 		}
 	}
@@ -93,7 +93,7 @@ func Run(cfg Config) (*Result, error) {
 func prepareRootfs(tmp string) (base, rootfs string, err error) {
 	old, had := os.LookupEnv("TMPDIR")
 	os.Setenv("TMPDIR", tmp)
-	base, err = harness.BaseRootfs()
+	base, err = engine.BaseRootfs()
 	if had {
 		os.Setenv("TMPDIR", old)
 	} else {
@@ -103,7 +103,7 @@ func prepareRootfs(tmp string) (base, rootfs string, err error) {
 		return "", "", fmt.Errorf("getting the busybox rootfs: %w", err)
 	}
 	rootfs = filepath.Join(tmp, "rootfs")
-	if err := harness.CopyTree(base, rootfs); err != nil {
+	if err := engine.CopyTree(base, rootfs); err != nil {
 		return "", "", fmt.Errorf("copying the rootfs: %w", err)
 	}
 	return base, rootfs, nil
@@ -161,7 +161,7 @@ func measure(rows []*Row, cfg Config, res *Result) {
 	cfg.progress(fmt.Sprintf("bench: latency, %d rows x %d iterations (+%d warmup)", len(rows), cfg.Iterations, cfg.Warmup))
 	runs := measureLatency(rows, cfg.Iterations, cfg.Warmup, cfg.Seed, cfg.Timeout, cfg.Progress)
 	res.Rows = summarizeRows(runs)
-	busybox, err := harness.FindBusybox()
+	busybox, err := engine.FindBusybox()
 	if err != nil {
 		res.MemoryNote = "memory not measured: " + err.Error()
 	}

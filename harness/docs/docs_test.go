@@ -9,9 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stepbox/stepbox/harness"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // readme is one README: its path from the module root and its text.
@@ -22,7 +24,7 @@ type readme struct {
 
 func readmes(t *testing.T) (string, []readme) {
 	t.Helper()
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	require.NoError(t, err)
 	top, err := os.ReadFile(filepath.Join(root, "README.md"))
 	require.NoError(t, err)
@@ -129,14 +131,14 @@ func (c *commandChecker) check(cmd string) []string {
 		return c.checkFlags("harness/cmd/"+filepath.Base(words[0]), words[1:], false)
 	case stepBinary.MatchString(words[0]) && len(words) > 1 && words[1] == "run":
 		c.known++
-		dir, err := harness.StepDir(c.root, atoi(stepBinary.FindStringSubmatch(words[0])[1]))
+		dir, err := engine.StepDir(c.root, atoi(stepBinary.FindStringSubmatch(words[0])[1]))
 		if err != nil {
 			return []string{err.Error()}
 		}
 		return c.checkFlags(dir, words[2:], true)
 	case words[0] == "BIN" && len(words) > 1 && words[1] == "run":
 		c.known++
-		last, _ := harness.StepDir(c.root, harness.LastStep())
+		last, _ := engine.StepDir(c.root, harness.LastStep())
 		return c.checkFlags(last, words[2:], true)
 	}
 	return nil
@@ -280,7 +282,7 @@ func TestVerdictsNameRealChecks(t *testing.T) {
 // The checker itself catches what it is for: a test that cannot fail is
 // a defect.
 func TestCheckerCatchesMistakes(t *testing.T) {
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	require.NoError(t, err)
 	mk, err := ReadMake(root)
 	require.NoError(t, err)

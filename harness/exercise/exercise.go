@@ -16,7 +16,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // Workspace is where learners' copies live, relative to the module root.
@@ -51,11 +51,11 @@ func Starters(root string, step int) ([]Starter, error) {
 		}
 		return nil, fmt.Errorf("step %02d has no exercise yet: add its TODOs to exercise.Todos", step)
 	}
-	prev, err := harness.StepDir(root, step-1)
+	prev, err := engine.StepDir(root, step-1)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := harness.StepDir(root, step)
+	dir, err := engine.StepDir(root, step)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func addHeader(src string, step int, prev, dir string) (string, error) {
 // Dir is the learner's copy of step in workspace: for step 4,
 // workspace/04-pivotroot, named like the step's own folder.
 func Dir(root, workspace string, step int) (string, error) {
-	dir, err := harness.StepDir(root, step)
+	dir, err := engine.StepDir(root, step)
 	if err != nil {
 		return "", err
 	}
@@ -273,7 +273,7 @@ func BuildStarter(root string, step int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	prev, err := harness.StepDir(root, step-1)
+	prev, err := engine.StepDir(root, step-1)
 	if err != nil {
 		return "", err
 	}
@@ -290,5 +290,5 @@ func BuildStarter(root string, step int) (string, error) {
 		}
 		overlay[filepath.Join(root, prev, s.Name)] = file
 	}
-	return harness.Build(fmt.Sprintf("starter-%02d", step), "./"+prev, overlay)
+	return engine.Build(fmt.Sprintf("starter-%02d", step), "./"+prev, overlay)
 }

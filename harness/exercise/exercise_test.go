@@ -8,14 +8,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stepbox/stepbox/harness"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	require.NoError(t, err)
 	return root
 }
@@ -42,7 +44,7 @@ func TestStartersApply(t *testing.T) {
 			require.NotEmpty(t, Todos[step], "step %02d has checks but no TODOs in exercise.Todos", step)
 			starters, err := Starters(root, step)
 			require.NoError(t, err)
-			prev, err := harness.StepDir(root, step-1)
+			prev, err := engine.StepDir(root, step-1)
 			require.NoError(t, err)
 			placed := 0
 			for _, s := range starters {
@@ -143,10 +145,10 @@ func TestStartersBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every starter")
 	}
-	if harness.PrivilegeProblem() == "" {
+	if engine.PrivilegeProblem() == "" {
 		t.Skip("TestExercisesProve builds every starter")
 	}
-	t.Cleanup(func() { _ = harness.RemoveBuilds() })
+	t.Cleanup(func() { _ = engine.RemoveBuilds() })
 	root := moduleRoot(t)
 	for _, step := range exerciseSteps() {
 		_, err := BuildStarter(root, step)
@@ -160,14 +162,14 @@ func TestStartersBuild(t *testing.T) {
 // reference solution passes them all. So the course can never ship an
 // exercise that is already solved, or one that cannot be solved.
 func TestExercisesProve(t *testing.T) {
-	harness.RequirePrivileged(t)
-	t.Cleanup(func() { _ = harness.RemoveBuilds() })
+	engine.RequirePrivileged(t)
+	t.Cleanup(func() { _ = engine.RemoveBuilds() })
 	root := moduleRoot(t)
 	for _, step := range exerciseSteps() {
 		t.Run(fmt.Sprintf("%02d", step), func(t *testing.T) {
 			starter, err := BuildStarter(root, step)
 			require.NoError(t, err)
-			solution, err := harness.BuildStep(step)
+			solution, err := engine.BuildStep(step)
 			require.NoError(t, err)
 			for id := range StarterPasses[step] {
 				c, ok := harness.Lookup(id)

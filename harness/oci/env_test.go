@@ -9,12 +9,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	_ = harness.RemoveBuilds()
+	_ = engine.RemoveBuilds()
 	os.Exit(code)
 }
 
@@ -33,13 +33,13 @@ type clientEnv struct {
 // proof that the clients left nothing the guard does not look at.
 func newClientEnv(t *testing.T, rt Runtime, clients ...string) *clientEnv {
 	t.Helper()
-	harness.RequirePrivileged(t)
+	engine.RequirePrivileged(t)
 	RequireTools(t, append(clients, "nsenter")...)
 	runtime := RuntimePath(t, rt)
-	base, err := harness.BaseRootfs()
+	base, err := engine.BaseRootfs()
 	require.NoError(t, err)
 
-	guard, err := harness.StartGuard(base)
+	guard, err := engine.StartGuard(base)
 	require.NoError(t, err)
 	before := SnapshotLeftovers()
 	t.Cleanup(func() {
@@ -53,7 +53,7 @@ func newClientEnv(t *testing.T, rt Runtime, clients ...string) *clientEnv {
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, os.RemoveAll(dir)) })
 	e := &clientEnv{dir: dir, rootfs: filepath.Join(dir, "rootfs"), runtime: runtime}
-	require.NoError(t, harness.CopyTree(base, e.rootfs))
+	require.NoError(t, engine.CopyTree(base, e.rootfs))
 
 	e.cgroup, err = NewCgroupParent()
 	require.NoError(t, err)

@@ -6,7 +6,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // RequireClientsEnv, set to 1 (CI sets it), turns a skip for a missing
@@ -66,13 +66,13 @@ const Step = 11
 // stepRuntime builds step 11. Until its folder exists it is "not
 // available", a skip like a missing client (a failure in CI).
 func stepRuntime() (string, string, error) {
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	if err == nil {
-		if _, err := harness.StepDir(root, Step); err != nil {
+		if _, err := engine.StepDir(root, Step); err != nil {
 			return "", fmt.Sprintf("step %02d is not written yet (%v)", Step, err), nil
 		}
 	}
-	path, err := harness.BuildStep(Step)
+	path, err := engine.BuildStep(Step)
 	return path, "", err
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // The sandbox is what keeps the clients off the host: its /run is its
@@ -16,7 +16,7 @@ import (
 // getcwd), its PID namespace ends with it, and crun's sandbox has no
 // cgroup2 mount on a hybrid host.
 func TestSandbox(t *testing.T) {
-	harness.RequirePrivileged(t)
+	engine.RequirePrivileged(t)
 	RequireTools(t, "nsenter", "env")
 	for _, hide := range []bool{false, true} {
 		sb, err := StartSandbox(hide)

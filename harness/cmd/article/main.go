@@ -19,7 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
@@ -31,7 +31,7 @@ const (
 
 func main() {
 	code := run(os.Args[1:], os.Stdout, os.Stderr)
-	_ = harness.RemoveBuilds()
+	_ = engine.RemoveBuilds()
 	os.Exit(code)
 }
 
@@ -44,11 +44,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: go run ./harness/cmd/article [--readme PATH] [--print]")
 		return 2
 	}
-	if problem := harness.PrivilegeProblem(); problem != "" {
+	if problem := engine.PrivilegeProblem(); problem != "" {
 		fmt.Fprintf(stderr, "article: %s\n", problem)
 		return 1
 	}
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	if err != nil {
 		fmt.Fprintf(stderr, "article: %v\n", err)
 		return 1

@@ -10,12 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // The tables in docs/article.md are there, generated: a row for every
 // check of the steps the article's programs claim.
 func TestReadmeHasTables(t *testing.T) {
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	require.NoError(t, err)
 	data, err := os.ReadFile(filepath.Join(root, "docs", "article.md"))
 	require.NoError(t, err)
@@ -35,7 +36,7 @@ func TestReadmeHasTables(t *testing.T) {
 
 // Every Pitfall a FAIL links to is a bullet of that step's Pitfalls.
 func TestPitfallsExist(t *testing.T) {
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	require.NoError(t, err)
 	all := []pitfall{pivotEINVAL, doesNotBuild}
 	for _, p := range checkPitfalls {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // A program is one of the article's programs, with the step it claims and
@@ -103,7 +104,7 @@ func check(col *column, bin string, step int, log io.Writer) error {
 	defer env.Close()
 	col.preflight = env.Preflight()
 	for _, c := range harness.ChecksUpTo(step) {
-		guard, err := harness.StartGuard(env.Base)
+		guard, err := engine.StartGuard(env.Base)
 		if err != nil {
 			return err
 		}
@@ -121,7 +122,7 @@ func check(col *column, bin string, step int, log io.Writer) error {
 		return nil
 	}
 	// Once more, to see its stdout too: the article prints ERROR there.
-	res, err := env.Run(harness.Invocation{Flags: []string{"--hostname", "article"}, Probe: []string{"report"}})
+	res, err := env.Run(engine.Invocation{Flags: []string{"--hostname", "article"}, Probe: []string{"report"}})
 	if err != nil {
 		return err
 	}

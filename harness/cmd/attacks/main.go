@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
@@ -34,7 +35,7 @@ const lesson = 10
 
 func main() {
 	code := run(os.Args[1:], os.Stdout, os.Stderr)
-	_ = harness.RemoveBuilds()
+	_ = engine.RemoveBuilds()
 	os.Exit(code)
 }
 
@@ -48,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: go run ./harness/cmd/attacks [--readme PATH] [--print] [--before N]")
 		return 2
 	}
-	if problem := harness.PrivilegeProblem(); problem != "" {
+	if problem := engine.PrivilegeProblem(); problem != "" {
 		fmt.Fprintf(stderr, "attacks: %s\n", problem)
 		return 1
 	}
@@ -77,11 +78,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func defaultReadme() (string, error) {
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
-	dir, err := harness.StepDir(root, lesson)
+	dir, err := engine.StepDir(root, lesson)
 	if err != nil {
 		return "", err
 	}
@@ -150,7 +151,7 @@ func cell(result string) string {
 // runAttacks builds the column's step and runs the probe's attacks in
 // it once, under the host guard.
 func runAttacks(c column) (map[string]string, error) {
-	bin, err := harness.BuildStep(c.step)
+	bin, err := engine.BuildStep(c.step)
 	if err != nil {
 		return nil, fmt.Errorf("building step %02d: %w", c.step, err)
 	}
@@ -159,7 +160,7 @@ func runAttacks(c column) (map[string]string, error) {
 		return nil, err
 	}
 	defer env.Close()
-	guard, err := harness.StartGuard(env.Base)
+	guard, err := engine.StartGuard(env.Base)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/exercise"
 )
 
@@ -41,12 +41,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usage(stderr, fmt.Errorf("--step %q is not a step number like 04", *stepFlag))
 	}
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	if err != nil {
 		fmt.Fprintf(stderr, "exercise: %v\n", err)
 		return 1
 	}
-	if _, err := harness.StepDir(root, step); err != nil {
+	if _, err := engine.StepDir(root, step); err != nil {
 		return usage(stderr, fmt.Errorf("step %02d does not exist (%v)", step, err))
 	}
 	if step < exercise.First {
@@ -70,7 +70,7 @@ func report(w io.Writer, root, dir string, step int, starters []exercise.Starter
 	if r, err := filepath.Rel(root, dir); err == nil && filepath.IsLocal(r) {
 		rel = r
 	}
-	ref, _ := harness.StepDir(root, step)
+	ref, _ := engine.StepDir(root, step)
 	fmt.Fprintf(w, "%s: your copy of step %02d, starting from step %02d's solution.\n", rel, step, step-1)
 	fmt.Fprintf(w, "Its TODO(%02d) comments say what step %02d needs (how is up to you; %s/README.md explains):\n", step, step, ref)
 	for _, s := range starters {

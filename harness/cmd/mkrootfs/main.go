@@ -10,14 +10,14 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 func main() {
 	out := flag.String("o", "rootfs", "where to write the root filesystem (must not exist)")
 	flag.Parse()
 	err := run(*out)
-	_ = harness.RemoveBuilds()
+	_ = engine.RemoveBuilds()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mkrootfs: %v\n", err)
 		os.Exit(1)
@@ -26,13 +26,13 @@ func main() {
 }
 
 func run(out string) error {
-	busybox, err := harness.FindBusybox()
+	busybox, err := engine.FindBusybox()
 	if err != nil {
 		return err
 	}
-	probe, err := harness.BuildProbe()
+	probe, err := engine.BuildProbe()
 	if err != nil {
 		return err
 	}
-	return harness.MakeRootfs(out, busybox, probe)
+	return engine.MakeRootfs(out, busybox, probe)
 }

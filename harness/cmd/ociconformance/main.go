@@ -34,7 +34,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/oci"
 )
 
@@ -79,7 +79,7 @@ func versionOf(t target) string {
 
 func main() {
 	code := run(os.Args[1:], os.Stdout, os.Stderr)
-	_ = harness.RemoveBuilds()
+	_ = engine.RemoveBuilds()
 	os.Exit(code)
 }
 
@@ -116,7 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	if problem := harness.PrivilegeProblem(); problem != "" {
+	if problem := engine.PrivilegeProblem(); problem != "" {
 		fmt.Fprintf(stderr, "ociconformance: %s\n", problem)
 		return 1
 	}
@@ -262,7 +262,7 @@ func guarded(tools, test string, t target, timeout time.Duration, base string) (
 		return Result{}, err
 	}
 	defer unlock()
-	before := harness.SnapshotHost(base)
+	before := engine.SnapshotHost(base)
 	cgroupsBefore := suiteCgroups()
 	r, runErr := runOne(tools, test, t, timeout)
 	removed, cgErr := removeNewCgroups(cgroupsBefore)
@@ -275,7 +275,7 @@ func guarded(tools, test string, t target, timeout time.Duration, base string) (
 			errs = append(errs, err.Error())
 		}
 	}
-	after := harness.SnapshotHost(base)
+	after := engine.SnapshotHost(base)
 	before.Cgroups, after.Cgroups = nil, nil // the suite's are removed above
 	if diff := cmp.Diff(before, after); diff != "" {
 		errs = append(errs, "the host changed (- before, + after):\n"+diff)
@@ -307,8 +307,8 @@ func resolve(names []string) ([]target, error) {
 	for _, name := range names {
 		t := target{name: name, hideUnified: name == "crun"}
 		switch {
-		case name == harness.StepBinaryName(oci.Step):
-			path, err := harness.BuildStep(oci.Step)
+		case name == engine.StepBinaryName(oci.Step):
+			path, err := engine.BuildStep(oci.Step)
 			if err != nil {
 				return nil, err
 			}
@@ -328,11 +328,11 @@ func resolve(names []string) ([]target, error) {
 
 func writeReadme(path, text string) error {
 	if path == "" {
-		root, err := harness.ModuleRoot()
+		root, err := engine.ModuleRoot()
 		if err != nil {
 			return err
 		}
-		dir, err := harness.StepDir(root, oci.Step)
+		dir, err := engine.StepDir(root, oci.Step)
 		if err != nil {
 			return err
 		}
@@ -346,7 +346,7 @@ func checkFloor(path string, record bool, results map[string]map[string]Result, 
 	if path == "" {
 		return 0
 	}
-	name := harness.StepBinaryName(oci.Step)
+	name := engine.StepBinaryName(oci.Step)
 	got := passes(results, name)
 	if record {
 		if err := writeFloor(path, got); err != nil {
@@ -371,7 +371,7 @@ func checkFloor(path string, record bool, results map[string]map[string]Result, 
 
 func hasStep(targets []target) bool {
 	for _, t := range targets {
-		if t.name == harness.StepBinaryName(oci.Step) {
+		if t.name == engine.StepBinaryName(oci.Step) {
 			return true
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"strconv"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -35,7 +36,7 @@ func main() {
 		return
 	}
 	code := run(os.Args[1:], os.Stdout, os.Stderr)
-	_ = harness.RemoveBuilds()
+	_ = engine.RemoveBuilds()
 	os.Exit(code)
 }
 
@@ -98,13 +99,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "stepcheck: %v (%s)\n", err, usageLine)
 		return 2
 	}
-	if problem := harness.PrivilegeProblem(); problem != "" {
+	if problem := engine.PrivilegeProblem(); problem != "" {
 		fmt.Fprintf(stderr, "stepcheck: %s\n", privilegeRemedy(problem, args))
 		return 1
 	}
 	useSelfAsProbe(stderr)
 	if o.workspace == "" {
-		root, err := harness.ModuleRoot()
+		root, err := engine.ModuleRoot()
 		switch {
 		case err == nil:
 			o.workspace = filepath.Join(root, "workspace")
@@ -177,7 +178,7 @@ func runChecks(bin string, step int, checks []harness.Check, stopAtFailure bool)
 	}
 	defer env.Close()
 	for _, c := range checks {
-		g, err := harness.StartGuard(env.Base)
+		g, err := engine.StartGuard(env.Base)
 		if err != nil {
 			return nil, "", err
 		}
@@ -204,7 +205,7 @@ func preflight(env *harness.Env, verdicts []harness.Verdict) string {
 	if !slices.ContainsFunc(verdicts, func(v harness.Verdict) bool { return !v.Pass }) {
 		return ""
 	}
-	g, err := harness.StartGuard(env.Base)
+	g, err := engine.StartGuard(env.Base)
 	if err != nil {
 		return ""
 	}

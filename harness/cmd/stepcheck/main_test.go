@@ -7,9 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stepbox/stepbox/harness"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -142,8 +144,8 @@ func TestHintsFile(t *testing.T) {
 // The hint loop, end to end: on a program that ignores --hostname, each
 // call shows the next hint of uts.hostname, then stays on the last.
 func TestHintProgresses(t *testing.T) {
-	harness.RequirePrivileged(t)
-	t.Cleanup(func() { _ = harness.RemoveBuilds() })
+	engine.RequirePrivileged(t)
+	t.Cleanup(func() { _ = engine.RemoveBuilds() })
 	var bad harness.Mutant
 	for _, m := range harness.Mutants {
 		if m.Check == "uts.hostname" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // column is one step of the progress table: the learner's copy of it,
@@ -20,7 +21,7 @@ type column struct {
 // progress builds and checks every copy in the workspace, now: the table
 // comes from real runs, never from a record that could drift.
 func progress(w io.Writer, workspace string) error {
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
@@ -24,7 +24,7 @@ func useSelfAsProbe(stderr io.Writer) {
 		fmt.Fprintf(stderr, "stepcheck: %s is not a static binary, so the probe is built from the checkout with Go (build stepcheck with CGO_ENABLED=0 to avoid that)\n", self)
 		return
 	}
-	harness.ProbeBinary = self
+	engine.ProbeBinary = self
 }
 
 // hintsPath is where hint levels are kept: in the workspace inside a

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/exercise"
 )
 
@@ -24,7 +24,7 @@ func resolveTarget(o options) (target, error) {
 	if o.bin != "" {
 		return target{bin: o.bin, label: o.bin}, nil
 	}
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	if err != nil {
 		return target{}, err
 	}
@@ -35,11 +35,11 @@ func resolveTarget(o options) (target, error) {
 	if bin != "" {
 		return target{bin: bin, label: "your copy " + shortPath(root, dir)}, nil
 	}
-	ref, err := harness.StepDir(root, o.step)
+	ref, err := engine.StepDir(root, o.step)
 	if err != nil {
 		return target{}, err
 	}
-	if bin, err = harness.BuildStep(o.step); err != nil {
+	if bin, err = engine.BuildStep(o.step); err != nil {
 		return target{}, err
 	}
 	return target{
@@ -65,7 +65,7 @@ func buildCopy(root, workspace string, step int) (bin, dir string, err error) {
 	if err != nil || !filepath.IsLocal(rel) {
 		return "", dir, fmt.Errorf("your copy %s must be inside the stepbox checkout %s, to build with its modules", dir, root)
 	}
-	bin, err = harness.Build(fmt.Sprintf("workspace-%02d", step), "./"+rel, nil)
+	bin, err = engine.Build(fmt.Sprintf("workspace-%02d", step), "./"+rel, nil)
 	if err != nil {
 		return "", dir, fmt.Errorf("your copy %s does not build: %w", rel, err)
 	}

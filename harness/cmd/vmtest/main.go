@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/vm/qemu"
 )
 
@@ -88,7 +88,7 @@ func run(args []string) int {
 
 // prepare fills in the paths: the module root, the cache, the scratch.
 func prepare(o *qemu.Options, work string) error {
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	if err != nil {
 		return err
 	}

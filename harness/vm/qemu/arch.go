@@ -34,7 +34,7 @@ type Arch struct {
 	Kernel      Deb
 	// Busybox is the busybox-static package for a guest whose binaries
 	// the host cannot run; for the host's own architecture the host's
-	// busybox-static is used (harness.FindBusybox).
+	// busybox-static is used (engine.FindBusybox).
 	Busybox Deb
 }
 

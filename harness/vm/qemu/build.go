@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
@@ -227,8 +228,8 @@ func runJobs(n int, fns []func() error) error {
 // TMPDIR is pointed at a scratch directory for the calls, and that is
 // removed afterwards.
 func BuildPrebuilt(dir string, steps []int, mutants []harness.Mutant, goarch string) error {
-	if os.Getenv(harness.PrebuiltEnv) != "" {
-		return fmt.Errorf("%s is set on the host: unset it, the QEMU backend builds the prebuilt binaries itself", harness.PrebuiltEnv)
+	if os.Getenv(engine.PrebuiltEnv) != "" {
+		return fmt.Errorf("%s is set on the host: unset it, the QEMU backend builds the prebuilt binaries itself", engine.PrebuiltEnv)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -247,9 +248,9 @@ func BuildPrebuilt(dir string, steps []int, mutants []harness.Mutant, goarch str
 		name  string
 		build func() (string, error)
 	}
-	jobs := []job{{"probe", harness.BuildProbe}}
+	jobs := []job{{"probe", engine.BuildProbe}}
 	for _, n := range steps {
-		jobs = append(jobs, job{harness.StepBinaryName(n), func() (string, error) { return harness.BuildStep(n) }})
+		jobs = append(jobs, job{engine.StepBinaryName(n), func() (string, error) { return engine.BuildStep(n) }})
 	}
 	for _, m := range mutants {
 		jobs = append(jobs, job{harness.MutantName(m), func() (string, error) { return harness.BuildMutant(m) }})

@@ -7,12 +7,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // A run of one step builds that step, the probe and the mutant it breaks
 // the step with; a run with the harness builds everything.
 func TestBuildForBuildsWhatTheTestsUse(t *testing.T) {
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	require.NoError(t, err)
 	folders, steps, err := StepFolders(root)
 	require.NoError(t, err)

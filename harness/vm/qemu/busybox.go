@@ -7,19 +7,19 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/fsutil"
 )
 
 // FetchBusybox returns a static busybox for the guest: the host's own
-// (busybox-static, harness.FindBusybox) when the guest has the host's
+// (busybox-static, engine.FindBusybox) when the guest has the host's
 // architecture, else the pinned busybox-static of the guest's, fetched
 // through a private apt and unpacked in cache. Either way it must be
 // static and built for the guest.
 func FetchBusybox(cache string, a Arch) (string, error) {
 	var path string
 	if a.GOARCH == runtime.GOARCH {
-		p, err := harness.FindBusybox()
+		p, err := engine.FindBusybox()
 		if err != nil {
 			return "", err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/vm/cpio"
 	"github.com/stepbox/stepbox/harness/vm/guest"
 )
@@ -20,11 +21,11 @@ import (
 // The image holds what the kernel and the init need, as archive entries
 // (device nodes too), with a manifest that points at real paths in it.
 func TestInitramfsHasWhatTheGuestNeeds(t *testing.T) {
-	busybox, err := harness.FindBusybox()
+	busybox, err := engine.FindBusybox()
 	if err != nil {
 		t.Skip(err)
 	}
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	require.NoError(t, err)
 	work := t.TempDir()
 	write := func(name string) string {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 )
 
 // fakePrebuilt writes empty stand-ins for every binary the harness looks
@@ -17,7 +18,7 @@ func fakePrebuilt(t *testing.T, steps ...int) string {
 	dir := t.TempDir()
 	names := []string{"probe"}
 	for _, n := range steps {
-		names = append(names, harness.StepBinaryName(n))
+		names = append(names, engine.StepBinaryName(n))
 	}
 	for _, m := range harness.Mutants {
 		names = append(names, harness.MutantName(m))
@@ -32,15 +33,15 @@ func fakePrebuilt(t *testing.T, steps ...int) string {
 // must find every binary there, even where no go.mod is found upward.
 func TestHarnessUsesPrebuiltOutsideTheModule(t *testing.T) {
 	dir := fakePrebuilt(t, 1, 4)
-	t.Setenv(harness.PrebuiltEnv, dir)
+	t.Setenv(engine.PrebuiltEnv, dir)
 	t.Chdir(t.TempDir())
-	_, err := harness.ModuleRoot()
+	_, err := engine.ModuleRoot()
 	require.Error(t, err, "the test must run outside the module")
 
-	got, err := harness.BuildStep(4)
+	got, err := engine.BuildStep(4)
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(dir, "step-04"), got)
-	got, err = harness.BuildProbe()
+	got, err = engine.BuildProbe()
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(dir, "probe"), got)
 	for _, m := range harness.Mutants {
@@ -48,7 +49,7 @@ func TestHarnessUsesPrebuiltOutsideTheModule(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, filepath.Join(dir, harness.MutantName(m)), got)
 	}
-	_, err = harness.BuildStep(2)
+	_, err = engine.BuildStep(2)
 	assert.ErrorContains(t, err, "prebuilt binary", "a missing prebuilt binary is an error, not a build")
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/fsutil"
 	"github.com/stepbox/stepbox/harness/vm/guest"
 )
@@ -129,7 +130,7 @@ func BreakStep(prebuilt, check string, logf func(string, ...any)) error {
 		if m.Check != check {
 			continue
 		}
-		step := harness.StepBinaryName(m.Step)
+		step := engine.StepBinaryName(m.Step)
 		if err := fsutil.CopyFile(filepath.Join(prebuilt, harness.MutantName(m)), filepath.Join(prebuilt, step), 0o755); err != nil {
 			return fmt.Errorf("breaking %s: %w", step, err)
 		}
@@ -144,9 +145,9 @@ func BreakStep(prebuilt, check string, logf func(string, ...any)) error {
 func (o *Options) manifest(b *Built, mods []Module) guest.Manifest {
 	m := guest.Manifest{
 		Env: []string{
-			harness.RequirePrivilegedEnv + "=1",
-			harness.PrebuiltEnv + "=" + guest.PrebuiltDir,
-			harness.BusyboxEnv + "=/bin/busybox",
+			engine.RequirePrivilegedEnv + "=1",
+			engine.PrebuiltEnv + "=" + guest.PrebuiltDir,
+			engine.BusyboxEnv + "=/bin/busybox",
 			"STEPBOX_CACHE=/tmp/cache",
 		},
 		TestTimeout: guest.Duration{Duration: o.TestTimeout + 30*time.Second},

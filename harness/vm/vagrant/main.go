@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/stepbox/stepbox/harness"
+	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/vm/qemu"
 )
 
@@ -61,7 +62,7 @@ func build(arch, out string) error {
 	if arch != "amd64" && arch != "arm64" {
 		return fmt.Errorf("guest architecture %s: only amd64 and arm64 guests are supported", arch)
 	}
-	root, err := harness.ModuleRoot()
+	root, err := engine.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -96,11 +97,11 @@ func build(arch, out string) error {
 func mutantList(root string, mutants []harness.Mutant) (string, error) {
 	var b strings.Builder
 	for _, m := range mutants {
-		dir, err := harness.StepDir(root, m.Step)
+		dir, err := engine.StepDir(root, m.Step)
 		if err != nil {
 			return "", fmt.Errorf("mutant for %s: %w", m.Check, err)
 		}
-		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", m.Check, filepath.ToSlash(dir), harness.StepBinaryName(m.Step), harness.MutantName(m))
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", m.Check, filepath.ToSlash(dir), engine.StepBinaryName(m.Step), harness.MutantName(m))
 	}
 	return b.String(), nil
 }

@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"fmt"
@@ -13,27 +13,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// HostState is what the host guard compares before and after each
-// privileged test: nothing a test does may change it.
-type HostState struct {
-	Hostname string
-	Mounts   []string // "mount-point fstype source", sorted
-	Cgroups  []string // cgroup directories named stepbox-* (not an open Env's jail)
-	Links    []string // network interfaces
-	Rootfs   []string // the shared base rootfs: "path mode size"
-}
-
 // SnapshotHost reads the host's state; base is the shared rootfs.
-func SnapshotHost(base string) HostState {
-	s := HostState{
+func SnapshotHost(base string) State {
+	s := State{
 		Mounts:  hostMountPoints(),
-		Cgroups: stepboxCgroups(),
+		Cgroups: StepboxCgroups(),
 		Rootfs:  treeListing(base),
 	}
 	s.Hostname, _ = os.Hostname()
 	if ifaces, err := net.Interfaces(); err == nil {
 		for _, i := range ifaces {
-			s.Links = append(s.Links, i.Name)
+			s.Net = append(s.Net, i.Name)
 		}
 	}
 	return s
@@ -61,7 +51,7 @@ func treeListing(dir string) []string {
 type HostGuard struct {
 	lock   *os.File
 	base   string
-	before HostState
+	before State
 }
 
 // StartGuard takes the host lock and snapshots the host.
@@ -84,8 +74,8 @@ func (g *HostGuard) Finish() string {
 	after := SnapshotHost(g.base)
 	diff := cmp.Diff(g.before, after)
 	var errs *multierror.Error
-	for _, dir := range multisetMinus(after.Cgroups, g.before.Cgroups) {
-		errs = multierror.Append(errs, removeCgroup(dir))
+	for _, dir := range MultisetMinus(after.Cgroups, g.before.Cgroups) {
+		errs = multierror.Append(errs, RemoveCgroup(dir))
 	}
 	if diff == "" {
 		return ""

@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"encoding/json"
@@ -53,8 +53,8 @@ var builds struct {
 	done map[string]string
 }
 
-// buildDir is this process's scratch folder for binaries.
-func buildDir() (string, error) {
+// BuildDir is this process's scratch folder for binaries.
+func BuildDir() (string, error) {
 	builds.Lock()
 	defer builds.Unlock()
 	if builds.dir == "" {
@@ -94,7 +94,7 @@ func Build(name, pkg string, overlay map[string]string) (string, error) {
 		}
 		return path, nil
 	}
-	out, err := buildDir()
+	out, err := BuildDir()
 	if err != nil {
 		return "", err
 	}

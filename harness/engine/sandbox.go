@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"encoding/json"
@@ -50,18 +50,13 @@ type sandboxSpec struct {
 }
 
 // Witness is what the sandbox saw of the world around the binary under
-// test: its namespaces, and its hostname and mounts before and after.
+// test: its namespaces, and the sandbox's state (the container's "host
+// side": hostname, mounts, network) before and after.
 type Witness struct {
-	BinPID         int               `json:"bin_pid"`
-	Namespaces     map[string]string `json:"namespaces"`
-	HostnameBefore string            `json:"hostname_before"`
-	HostnameAfter  string            `json:"hostname_after"`
-	MountsBefore   []string          `json:"mounts_before"`
-	MountsAfter    []string          `json:"mounts_after"`
-	// The sandbox's network (the container's "host side"): links,
-	// addresses and routes, before and after.
-	NetBefore []string `json:"net_before"`
-	NetAfter  []string `json:"net_after"`
+	BinPID     int               `json:"bin_pid"`
+	Namespaces map[string]string `json:"namespaces"`
+	Before     State             `json:"before"`
+	After      State             `json:"after"`
 }
 
 func init() {
@@ -99,11 +94,9 @@ func runSandbox(specJSON string) (int, error) {
 	// calling thread, and the death signal is tied to the thread that
 	// starts the child.
 	runtime.LockOSThread()
-	if err := joinNetns(spec.JoinNet); err != nil {
+	if err := JoinNetns(spec.JoinNet); err != nil {
 		return 0, err
 	}
-	w := Witness{Namespaces: probe.Collect(probe.Options{}).Namespaces, NetBefore: netState()}
-	w.HostnameBefore, _ = os.Hostname()
 	// Keep the mount table open: a careless container may mount over this
 	// /proc, and the open file still reads the sandbox's table afterwards.
 	mountinfo, err := os.Open("/proc/self/mountinfo")
@@ -111,11 +104,28 @@ func runSandbox(specJSON string) (int, error) {
 		return 0, err
 	}
 	defer mountinfo.Close()
-	w.MountsBefore = mountPoints(mountinfo)
+	w := Witness{Namespaces: probe.Collect(probe.Options{}).Namespaces, Before: readState(mountinfo, nil)}
 	if spec.Session {
 		return serveSession(spec, mountinfo)
 	}
 
+	cmd, err := startBinary(spec)
+	if err != nil {
+		return 0, err
+	}
+	w.BinPID = cmd.Process.Pid
+	if spec.PIDFile != "" {
+		_ = os.WriteFile(spec.PIDFile, []byte(strconv.Itoa(w.BinPID)), 0o644) // Live waits for it
+	}
+	code := exitCode(cmd.Wait())
+
+	w.After = readState(mountinfo, w.Before.Net)
+	data, _ := json.Marshal(w)
+	return code, os.WriteFile(spec.Witness, data, 0o644)
+}
+
+// startBinary starts the binary under test in the sandbox, as spec says.
+func startBinary(spec sandboxSpec) (*exec.Cmd, error) {
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	cmd.Dir = spec.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -128,19 +138,9 @@ func runSandbox(specJSON string) (int, error) {
 		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty = true, true // Ctty 0: stdin
 	}
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("starting %s: %w", spec.Argv[0], err)
+		return nil, fmt.Errorf("starting %s: %w", spec.Argv[0], err)
 	}
-	w.BinPID = cmd.Process.Pid
-	if spec.PIDFile != "" {
-		_ = os.WriteFile(spec.PIDFile, []byte(strconv.Itoa(w.BinPID)), 0o644) // Live waits for it
-	}
-	code := exitCode(cmd.Wait())
-
-	w.HostnameAfter, _ = os.Hostname()
-	w.MountsAfter = mountPoints(mountinfo)
-	w.NetAfter = settledNetState(w.NetBefore)
-	data, _ := json.Marshal(w)
-	return code, os.WriteFile(spec.Witness, data, 0o644)
+	return cmd, nil
 }
 
 // makeRootShared makes / private first, so nothing done in the sandbox

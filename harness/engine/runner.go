@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stepbox/stepbox/harness/fsutil"
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
@@ -83,12 +84,12 @@ func (r *Result) Describe() string {
 		s = fmt.Sprintf("`%s` timed out", cmdline)
 	}
 	if msg := strings.TrimSpace(r.Stderr); msg != "" {
-		s += fmt.Sprintf(" with stderr %q", firstLines(msg, 3))
+		s += fmt.Sprintf(" with stderr %q", FirstLines(msg, 3))
 	}
 	// A mount left in the sandbox is named whatever else went wrong: it
 	// is often why the rest did.
-	if leaked := multisetMinus(r.Witness.MountsAfter, r.Witness.MountsBefore); len(leaked) > 0 {
-		s += fmt.Sprintf(", and left mounts outside the container: %s", shortList(leaked, 4))
+	if leaked := MultisetMinus(r.Witness.After.Mounts, r.Witness.Before.Mounts); len(leaked) > 0 {
+		s += fmt.Sprintf(", and left mounts outside the container: %s", ShortList(leaked, 4))
 	}
 	return s
 }
@@ -185,7 +186,7 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 				// Hold gets a report or is not called: a first line
 				// that is not the probe's (the article prints ERROR
 				// lines) leaves the check's "never reported" outcome.
-				if r := parseReport(stdout.String()); r != nil {
+				if r := ParseReport(stdout.String()); r != nil {
 					inv.Hold(r)
 				}
 				stdin.Close()
@@ -203,7 +204,7 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 	}
 	res.Exit = exitCode(waitErr)
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
-	res.Report = parseReport(res.Stdout)
+	res.Report = ParseReport(res.Stdout)
 	if data, err := os.ReadFile(filepath.Join(dir, "witness.json")); err == nil {
 		_ = json.Unmarshal(data, &res.Witness)
 	} else if !res.TimedOut {
@@ -225,7 +226,7 @@ func (e *Env) newRunDir(prepare func(rootfs string) error) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Dir: dir, Rootfs: filepath.Join(dir, "rootfs")}
-	if err := e.copyRootfs(res.Rootfs); err != nil {
+	if err := e.CopyRootfs(res.Rootfs); err != nil {
 		return nil, err
 	}
 	if prepare != nil {
@@ -273,24 +274,15 @@ func (e *Env) argv(inv Invocation, rootfs string) []string {
 	if inv.Argv != nil {
 		return append([]string{e.Bin}, inv.Argv...)
 	}
-	argv := append(append(append([]string{e.Bin, "run"}, e.stateFlags(inv.Flags)...), e.initFlags(inv.Flags)...), inv.Flags...)
+	argv := append(append([]string{e.Bin, "run"}, e.defaultFlags(inv.Flags)...), inv.Flags...)
 	if inv.Cmd != nil {
 		return append(argv, inv.Cmd...)
 	}
 	return append(append(argv, e.ProbePath(rootfs)), inv.Probe...)
 }
 
-// ProbePath is where the command finds the probe: inside the rootfs once
-// the step pivots into it (04 on), on the host before that.
-func (e *Env) ProbePath(rootfs string) string {
-	if e.Step >= 4 {
-		return "/probe"
-	}
-	return filepath.Join(rootfs, "probe")
-}
-
-// parseReport finds the probe's JSON line in its output, if any.
-func parseReport(stdout string) *probe.Report {
+// ParseReport finds the probe's JSON line in its output, if any.
+func ParseReport(stdout string) *probe.Report {
 	for _, line := range strings.Split(stdout, "\n") {
 		if strings.HasPrefix(line, "{") {
 			if r, err := probe.Parse([]byte(line)); err == nil {
@@ -327,10 +319,12 @@ func (w *lineWatcher) String() string {
 	return w.buf.String()
 }
 
-func firstLines(s string, n int) string {
-	lines := strings.SplitN(s, "\n", n+1)
-	if len(lines) > n {
-		lines = append(lines[:n], "...")
+// copyForUser copies the binary under test into dir, where an
+// unprivileged user can run it (the build folder is root's alone).
+func copyForUser(bin, dir string) (string, error) {
+	dst := filepath.Join(dir, filepath.Base(bin))
+	if err := fsutil.CopyFile(bin, dst, 0o755); err != nil {
+		return "", fmt.Errorf("copying the binary for an unprivileged run: %w", err)
 	}
-	return strings.Join(lines, "\n")
+	return dst, nil
 }

@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"errors"
@@ -50,8 +50,8 @@ func setJailOpen(name string, open bool) {
 	}
 }
 
-// cgroupMountPoints are the mount points of every cgroup hierarchy.
-func cgroupMountPoints() []string {
+// CgroupMountPoints are the mount points of every cgroup hierarchy.
+func CgroupMountPoints() []string {
 	var points []string
 	for _, m := range hostMounts() {
 		if m.FSType == "cgroup" || m.FSType == "cgroup2" {
@@ -66,7 +66,7 @@ func cgroupMountPoints() []string {
 // mounts it over the hierarchy's root, in the sandbox's mount namespace
 // only.
 func enterCgroupJail(name string) error {
-	for _, point := range cgroupMountPoints() {
+	for _, point := range CgroupMountPoints() {
 		jail := filepath.Join(point, name)
 		if err := os.Mkdir(jail, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("making the cgroup jail %s: %w", jail, err)
@@ -115,20 +115,20 @@ var jailControllers = []string{"cpu", "cpuset", "io", "memory", "pids"}
 // jailDirs are the jail's directories on the host, one per hierarchy.
 func (e *Env) jailDirs() []string {
 	var dirs []string
-	for _, point := range cgroupMountPoints() {
+	for _, point := range CgroupMountPoints() {
 		dirs = append(dirs, filepath.Join(point, e.jail))
 	}
 	return dirs
 }
 
-// inJail says whether a cgroup directory is one the binary made: below
+// InJail says whether a cgroup directory is one the binary made: below
 // the jail, not the jail itself.
-func (e *Env) inJail(dir string) bool {
+func (e *Env) InJail(dir string) bool {
 	return strings.Contains(dir+"/", "/"+e.jail+"/") && !slices.Contains(e.jailDirs(), dir)
 }
 
-// jailContents lists every cgroup inside the jail, in every hierarchy.
-func (e *Env) jailContents() []string {
+// JailContents lists every cgroup inside the jail, in every hierarchy.
+func (e *Env) JailContents() []string {
 	var found []string
 	for _, jail := range e.jailDirs() {
 		if dirs := fsutil.Subdirs(jail); len(dirs) > 1 {
@@ -138,14 +138,14 @@ func (e *Env) jailContents() []string {
 	return found
 }
 
-// sweepJail removes what the binary left in the jail, and the jail when
+// SweepJail removes what the binary left in the jail, and the jail when
 // it is empty. It runs when no run of the Env is under way: at the end of
 // a check, and at Close. It returns the cgroups that were left.
-func (e *Env) sweepJail() (left []string, err error) {
-	left = e.jailContents()
+func (e *Env) SweepJail() (left []string, err error) {
+	left = e.JailContents()
 	var errs []error
 	for _, dir := range topLevel(left) {
-		errs = append(errs, removeCgroup(dir))
+		errs = append(errs, RemoveCgroup(dir))
 	}
 	for _, jail := range e.jailDirs() {
 		if rmErr := os.Remove(jail); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {

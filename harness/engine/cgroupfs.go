@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"errors"
@@ -34,10 +34,10 @@ func hasOption(options, want string) bool {
 	return slices.Contains(strings.Split(options, ","), want)
 }
 
-// cpuCgroupDir finds, on the host, the directory of the cgroup that
+// CPUCgroupDir finds, on the host, the directory of the cgroup that
 // governs the reported process's CPU: on the v1 cpu hierarchy when the host
 // has one (a hybrid host like this one), else on the cgroup2 hierarchy.
-func cpuCgroupDir(r *probe.Report) (string, error) {
+func CPUCgroupDir(r *probe.Report) (string, error) {
 	if r == nil {
 		return "", errors.New("no probe report")
 	}
@@ -64,8 +64,8 @@ func cpuCgroupDir(r *probe.Report) (string, error) {
 	return "", errors.New("no cgroup hierarchy with the cpu controller on the host")
 }
 
-// readQuota reads a cgroup's CPU quota as a number of CPUs; 0 means none.
-func readQuota(dir string) (float64, string, error) {
+// ReadQuota reads a cgroup's CPU quota as a number of CPUs; 0 means none.
+func ReadQuota(dir string) (float64, string, error) {
 	if data, err := os.ReadFile(filepath.Join(dir, "cpu.max")); err == nil {
 		text := strings.TrimSpace(string(data))
 		q, p, _ := strings.Cut(text, " ")
@@ -92,16 +92,16 @@ func ratio(quota, period string) float64 {
 	return q / p
 }
 
-// cgroupPrefix starts the name of every cgroup a stepbox runtime makes,
+// CgroupPrefix starts the name of every cgroup a stepbox runtime makes,
 // directly under a hierarchy's root: stepbox-<runtime PID>-<random>.
-const cgroupPrefix = "stepbox-"
+const CgroupPrefix = "stepbox-"
 
-// stepboxCgroups lists the cgroups on the host that a stepbox runtime made:
+// StepboxCgroups lists the cgroups on the host that a stepbox runtime made:
 // directories named stepbox-* directly under each hierarchy's root. It
 // looks no deeper, so another program's cgroup that merely has "stepbox" in
 // its name (a libvirt VM called stepbox, say) is never taken for one: the
 // host guard removes what this finds, killing what is inside.
-func stepboxCgroups() []string {
+func StepboxCgroups() []string {
 	var found []string
 	for _, m := range hostMounts() {
 		if m.FSType != "cgroup" && m.FSType != "cgroup2" {
@@ -109,7 +109,7 @@ func stepboxCgroups() []string {
 		}
 		entries, _ := os.ReadDir(m.Point)
 		for _, e := range entries {
-			if e.IsDir() && strings.HasPrefix(e.Name(), cgroupPrefix) && !jailIsOpen(e.Name()) {
+			if e.IsDir() && strings.HasPrefix(e.Name(), CgroupPrefix) && !jailIsOpen(e.Name()) {
 				found = append(found, filepath.Join(m.Point, e.Name()))
 			}
 		}
@@ -118,9 +118,9 @@ func stepboxCgroups() []string {
 	return slices.Compact(found)
 }
 
-// removeCgroup kills whatever is left in a cgroup and removes it, deepest
+// RemoveCgroup kills whatever is left in a cgroup and removes it, deepest
 // first. It is how the harness restores the host after a broken program.
-func removeCgroup(dir string) error {
+func RemoveCgroup(dir string) error {
 	dirs := fsutil.DeepestFirst(dir)
 	var errs []error
 	for _, d := range dirs {

@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"os"
@@ -26,9 +26,9 @@ func TestSandboxContainsABrokenProgram(t *testing.T) {
 
 	assert.Empty(t, g.Finish(), "the host guard saw a change")
 	assert.Equal(t, 3, res.Exit, res.Describe())
-	assert.Equal(t, host, res.Witness.HostnameBefore)
-	assert.Equal(t, "sbx-renamed", res.Witness.HostnameAfter)
-	assert.Equal(t, []string{"/mnt tmpfs stepbox-test"}, multisetMinus(res.Witness.MountsAfter, res.Witness.MountsBefore))
+	assert.Equal(t, host, res.Witness.Before.Hostname)
+	assert.Equal(t, "sbx-renamed", res.Witness.After.Hostname)
+	assert.Equal(t, []string{"/mnt tmpfs stepbox-test"}, MultisetMinus(res.Witness.After.Mounts, res.Witness.Before.Mounts))
 	now, _ := os.Hostname()
 	assert.Equal(t, host, now)
 }
@@ -47,8 +47,8 @@ func TestRunnerTimesOut(t *testing.T) {
 }
 
 func TestMultisetMinus(t *testing.T) {
-	assert.Equal(t, []string{"b", "a"}, multisetMinus([]string{"a", "b", "a", "a"}, []string{"a", "a"}))
-	assert.Empty(t, multisetMinus([]string{"a"}, []string{"a", "b"}))
+	assert.Equal(t, []string{"b", "a"}, MultisetMinus([]string{"a", "b", "a", "a"}, []string{"a", "a"}))
+	assert.Empty(t, MultisetMinus([]string{"a"}, []string{"a", "b"}))
 }
 
 func TestLineWatcherSignalsTheFirstLine(t *testing.T) {

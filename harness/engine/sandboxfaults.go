@@ -1,8 +1,9 @@
-package harness
+package engine
 
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -62,6 +63,22 @@ func coverCgroups() error {
 		if err := unix.Mount("tmpfs", m.Point, "tmpfs", unix.MS_RDONLY, "size=4k"); err != nil {
 			return fmt.Errorf("covering %s in the sandbox: %w", m.Point, err)
 		}
+	}
+	return nil
+}
+
+// mountOverlayOn mounts an overlay on dir/merged (with dir/lower,
+// dir/upper and dir/work), in the sandbox: a directory on it is no
+// upper layer for another overlay ("not supported as upperdir").
+func mountOverlayOn(dir string) error {
+	for _, d := range []string{"lower", "upper", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o711); err != nil {
+			return fmt.Errorf("preparing an overlay in the sandbox: %w", err)
+		}
+	}
+	opts := fmt.Sprintf("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", dir, dir, dir)
+	if err := unix.Mount("overlay", filepath.Join(dir, "merged"), "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mounting an overlay in the sandbox: %w", err)
 	}
 	return nil
 }

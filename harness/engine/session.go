@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"bytes"
@@ -44,21 +44,13 @@ type sessionRequest struct {
 
 // sessionReply is the server's answer.
 type sessionReply struct {
-	Stdout   string   `json:"stdout,omitempty"`
-	Stderr   string   `json:"stderr,omitempty"`
-	Exit     int      `json:"exit"`
-	TimedOut bool     `json:"timed_out,omitempty"`
-	Error    string   `json:"error,omitempty"`
-	Killed   int      `json:"killed,omitempty"`
-	Snapshot Snapshot `json:"snapshot"`
-}
-
-// Snapshot is what the session's sandbox looks like: the container's
-// host side.
-type Snapshot struct {
-	Hostname string   `json:"hostname"`
-	Mounts   []string `json:"mounts"`
-	Net      []string `json:"net"`
+	Stdout   string `json:"stdout,omitempty"`
+	Stderr   string `json:"stderr,omitempty"`
+	Exit     int    `json:"exit"`
+	TimedOut bool   `json:"timed_out,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Killed   int    `json:"killed,omitempty"`
+	Snapshot State  `json:"snapshot"`
 }
 
 // serveSession is the sandbox's side: PID 1 of its own PID namespace,
@@ -77,11 +69,7 @@ func serveSession(spec sandboxSpec, mountinfo *os.File) (int, error) {
 		var reply sessionReply
 		switch {
 		case req.Snapshot:
-			reply.Snapshot = Snapshot{Mounts: mountPoints(mountinfo), Net: netState()}
-			if req.Settle != nil {
-				reply.Snapshot.Net = settledNetState(req.Settle)
-			}
-			reply.Snapshot.Hostname, _ = os.Hostname()
+			reply.Snapshot = readState(mountinfo, req.Settle)
 		case req.KillAdopted:
 			reply.Killed = killAdopted()
 		default:
@@ -173,7 +161,7 @@ func (e *Env) StartSession() (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{env: e, Dir: res.Dir, Rootfs: res.Rootfs, containers: layers(e.stateDir()), cgroups: stepboxCgroups()}
+	s := &Session{Env: e, Dir: res.Dir, Rootfs: res.Rootfs, containers: Layers(e.StateDir()), CgroupsBefore: StepboxCgroups()}
 	s.cmd = sandboxCommand(sandboxSpec{Dir: res.Dir, Witness: filepath.Join(res.Dir, "witness.json"), Session: true})
 	s.cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWPID
 	s.cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL // the test died: so does the session, and all in it
@@ -194,14 +182,14 @@ func (e *Env) StartSession() (*Session, error) {
 
 // Session is the harness's side of a session sandbox.
 type Session struct {
-	env         *Env
-	Dir, Rootfs string // the session's working directory and rootfs copy
-	cmd         *exec.Cmd
-	in          io.WriteCloser
-	out         *json.Decoder
-	stderr      bytes.Buffer
-	containers  []string // the state dir's containers before the session
-	cgroups     []string // the host's stepbox cgroups before the session
+	Env           *Env   // the Env whose binary the session runs
+	Dir, Rootfs   string // the session's working directory and rootfs copy
+	cmd           *exec.Cmd
+	in            io.WriteCloser
+	out           *json.Decoder
+	stderr        bytes.Buffer
+	containers    []string // the state dir's containers before the session
+	CgroupsBefore []string // the host's stepbox cgroups before the session
 }
 
 // ask sends one request and reads the answer.
@@ -228,7 +216,16 @@ func (s *Session) Run(args ...string) (*Result, error) {
 
 // RunInput is Run with stdin.
 func (s *Session) RunInput(stdin string, args ...string) (*Result, error) {
-	argv := append([]string{s.env.Bin}, args...)
+	return s.runArgv(stdin, append([]string{s.Env.Bin}, args...))
+}
+
+// RunCommand runs argv, another command than the binary under test, in
+// the session's sandbox (outside any container), within DefaultTimeout.
+func (s *Session) RunCommand(argv ...string) (*Result, error) {
+	return s.runArgv("", argv)
+}
+
+func (s *Session) runArgv(stdin string, argv []string) (*Result, error) {
 	reply, err := s.ask(sessionRequest{Argv: argv, Stdin: stdin, Timeout: DefaultTimeout})
 	if err != nil {
 		return nil, err
@@ -239,7 +236,7 @@ func (s *Session) RunInput(stdin string, args ...string) (*Result, error) {
 
 // Snapshot reads the session sandbox's mounts, network and hostname;
 // with settle, after waiting a moment for the network to be that again.
-func (s *Session) Snapshot(settle []string) (Snapshot, error) {
+func (s *Session) Snapshot(settle []string) (State, error) {
 	reply, err := s.ask(sessionRequest{Snapshot: true, Settle: settle})
 	return reply.Snapshot, err
 }
@@ -256,8 +253,8 @@ func (s *Session) KillAdopted() (int, error) {
 // still in it, and removes whatever was left: cgroups (the host guard
 // would otherwise report them) and the containers' directories.
 func (s *Session) Close() error {
-	for _, id := range multisetMinus(layers(s.env.stateDir()), s.containers) {
-		_, _ = s.Run("rm", "-f", "--state-dir", s.env.stateDir(), id)
+	for _, id := range MultisetMinus(Layers(s.Env.StateDir()), s.containers) {
+		_, _ = s.Run("rm", "-f", "--state-dir", s.Env.StateDir(), id)
 	}
 	s.in.Close()
 	done := make(chan error, 1)
@@ -268,20 +265,20 @@ func (s *Session) Close() error {
 		_ = s.cmd.Process.Kill()
 		<-done
 	}
-	errs := []error{removeCgroupsSince(s.cgroups)}
-	for _, id := range multisetMinus(layers(s.env.stateDir()), s.containers) {
-		errs = append(errs, os.RemoveAll(filepath.Join(s.env.stateDir(), "containers", id)))
+	errs := []error{RemoveCgroupsSince(s.CgroupsBefore)}
+	for _, id := range MultisetMinus(Layers(s.Env.StateDir()), s.containers) {
+		errs = append(errs, os.RemoveAll(filepath.Join(s.Env.StateDir(), "containers", id)))
 	}
 	errs = append(errs, os.RemoveAll(s.Dir))
 	return errors.Join(errs...)
 }
 
-// removeCgroupsSince removes the stepbox cgroups that were not there
+// RemoveCgroupsSince removes the stepbox cgroups that were not there
 // before: what a runtime killed mid-way (a crash, a timeout) left.
-func removeCgroupsSince(before []string) error {
+func RemoveCgroupsSince(before []string) error {
 	var errs []error
-	for _, dir := range multisetMinus(stepboxCgroups(), before) {
-		errs = append(errs, removeCgroup(dir))
+	for _, dir := range MultisetMinus(StepboxCgroups(), before) {
+		errs = append(errs, RemoveCgroup(dir))
 	}
 	return errors.Join(errs...)
 }
