@@ -9,14 +9,25 @@ import (
 	"github.com/stepbox/stepbox/harness/engine"
 )
 
-// Check is one claim a step makes, proved on a real kernel.
+// Check is one claim a step makes, proved on a real kernel: one record
+// holds all there is of it, in the file of its step.
 type Check struct {
 	ID     string // stable, e.g. "pid.one"
 	Step   int    // the step that introduces it
 	Proves string // what passing proves, in one line
-	Hint   string // the likely cause and the fix when it fails
-	Run    func(*Env) Outcome
+	// Hints are what `make hint` shows one at a time (nudge, syscall,
+	// pitfall); the syscall one is the hint of its FAIL line. Write them
+	// as [...]string{...}: a missing or extra hint does not compile.
+	Hints [HintLevels]string
+	// Mutants are its known-bad programs, each made from a reference step
+	// with one defect; the harness's tests prove the check rejects them.
+	Mutants []Mutant
+	Run     func(*Env) Outcome
 }
+
+// Hint is the one line a failure is shown with: the syscall hint, which
+// names the call, flag or file that does it.
+func (c Check) Hint() string { return c.Hints[HintSyscall] }
 
 // Outcome is the result of one check: pass, or what was expected and what
 // was seen instead.
@@ -56,7 +67,7 @@ func (v Verdict) HintText() string {
 	if v.Cause != "" {
 		return v.Cause
 	}
-	return v.Hint
+	return v.Hint()
 }
 
 // Env is a binary under test as the checks see it: the engine's Env
@@ -172,4 +183,27 @@ func (e *Env) Preflight() string {
 // hasPanic reports whether output looks like a Go panic or crash.
 func hasPanic(stderr string) bool {
 	return strings.Contains(stderr, "panic:") || strings.Contains(stderr, "goroutine ")
+}
+
+// newNamespace checks that the container's namespace of a kind is not the
+// one the runtime was started in.
+func newNamespace(kind string) func(*Env) Outcome {
+	return func(e *Env) Outcome {
+		res, out := e.report()
+		if res == nil {
+			return out
+		}
+		inside, outside := res.Report.Namespaces[kind], res.Witness.Namespaces[kind]
+		if inside == "" {
+			return Outcome{
+				Expected: fmt.Sprintf("a new %s namespace (outside is %s)", kind, outside),
+				Got:      fmt.Sprintf("no answer: /proc/self/ns/%s could not be read inside", kind),
+				Cause:    "cannot read /proc/self/ns inside: is /proc mounted? Mount a fresh proc on /proc in the child, after pivot_root",
+			}
+		}
+		if inside == outside {
+			return fail(fmt.Sprintf("a new %s namespace (outside is %s)", kind, outside), "%s", inside)
+		}
+		return pass()
+	}
 }

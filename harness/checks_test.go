@@ -20,7 +20,10 @@ func TestCatalogueIsWellFormed(t *testing.T) {
 		assert.GreaterOrEqual(t, c.Step, last, "check %s is out of step order", c.ID)
 		last = c.Step
 		assert.NotEmpty(t, c.Proves, c.ID)
-		assert.NotEmpty(t, c.Hint, c.ID)
+		assert.NotEmpty(t, c.Hint(), c.ID)
+		for _, m := range c.Mutants {
+			assert.Equal(t, c.ID, m.Check, "a mutant in the record of %s names another check", c.ID)
+		}
 		assert.NotNil(t, c.Run, c.ID)
 	}
 	root, err := engine.ModuleRoot()

@@ -25,7 +25,7 @@ func TestFailedBeforeProbe(t *testing.T) {
 	e := &Env{standard: article}
 	_, out := e.report()
 	assert.False(t, out.Pass)
-	assert.Contains(t, Verdict{Check: Check{ID: "root.is_rootfs", Hint: "bind-mount the rootfs"}, Outcome: out}.Line(),
+	assert.Contains(t, Verdict{Check: Check{ID: "root.is_rootfs", Hints: [HintLevels]string{HintSyscall: "bind-mount the rootfs"}}, Outcome: out}.Line(),
 		"hint: the program failed before the probe ran")
 	assert.Contains(t, e.Preflight(), "the program failed before the probe ran: ")
 	assert.Contains(t, e.Preflight(), "make / private")

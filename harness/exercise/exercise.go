@@ -49,7 +49,7 @@ func Starters(root string, step int) ([]Starter, error) {
 		if step < First {
 			return nil, fmt.Errorf("step %02d has no exercise: it is where the course starts (read steps/%02d-*); exercises start at step %02d", step, step, First)
 		}
-		return nil, fmt.Errorf("step %02d has no exercise yet: add its TODOs to exercise.Todos", step)
+		return nil, fmt.Errorf("step %02d has no exercise yet: add its TODOs to its Step (harness/stepNN_*.go)", step)
 	}
 	prev, err := engine.StepDir(root, step-1)
 	if err != nil {
@@ -120,7 +120,7 @@ func insertTodos(step int, name, src string, todos []Todo) (Starter, error) {
 			continue
 		}
 		if n := strings.Count(src, t.Anchor); n != 1 {
-			return s, fmt.Errorf("exercise %02d: TODO anchor %q occurs %d times in %s of step %02d, want once: update exercise.Todos", step, t.Anchor, n, name, step-1)
+			return s, fmt.Errorf("exercise %02d: TODO anchor %q occurs %d times in %s of step %02d, want once: update the Todos of its Step (harness/stepNN_*.go)", step, t.Anchor, n, name, step-1)
 		}
 		at := strings.Index(src, t.Anchor)
 		lineStart := strings.LastIndex(src[:at], "\n") + 1

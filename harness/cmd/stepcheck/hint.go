@@ -41,7 +41,7 @@ func hint(w io.Writer, o options) error {
 		return nil
 	}
 	fmt.Fprintf(w, "FAIL %s: expected %s, got %s\n", last.ID, last.Expected, last.Got)
-	if _, ok := harness.Hints[last.ID]; !ok || last.Cause != "" {
+	if _, ok := harness.Lookup(last.ID); !ok || last.Cause != "" {
 		fmt.Fprintf(w, "Hint: %s\n", last.HintText())
 		return nil
 	}

@@ -187,8 +187,9 @@ func runChecks(bin string, step int, checks []harness.Check, stopAtFailure bool)
 		diff := g.Finish()
 		if diff != "" {
 			verdicts = append(verdicts, harness.Verdict{
-				Check:   harness.Check{ID: hostUnchanged, Step: c.Step, Hint: "clean up everything the runtime creates, also when it fails"},
-				Outcome: harness.Outcome{Expected: "the host unchanged after " + c.ID, Got: diff},
+				Check: harness.Check{ID: hostUnchanged, Step: c.Step},
+				Outcome: harness.Outcome{Expected: "the host unchanged after " + c.ID, Got: diff,
+					Cause: "clean up everything the runtime creates, also when it fails"},
 			})
 		}
 		if stopAtFailure && (!v.Pass || diff != "") {

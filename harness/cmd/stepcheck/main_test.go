@@ -156,13 +156,14 @@ func TestHintProgresses(t *testing.T) {
 	require.NoError(t, err)
 	ws := t.TempDir()
 	args := []string{"--step", "02", "--hint", "--bin", bin, "--workspace", ws}
+	hostname, _ := harness.Lookup("uts.hostname")
 	for level := range harness.HintLevels + 1 {
 		var stdout, stderr bytes.Buffer
 		require.Equal(t, 0, run(args, &stdout, &stderr), stderr.String())
 		out := stdout.String()
 		assert.True(t, strings.HasPrefix(out, "FAIL uts.hostname: expected "), out)
 		want := min(level, harness.HintLevels-1)
-		assert.Contains(t, out, harness.Hints["uts.hostname"][want])
+		assert.Contains(t, out, hostname.Hints[want])
 		if want == harness.HintLevels-1 {
 			assert.Contains(t, out, "make solution STEP=02")
 		}

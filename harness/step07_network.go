@@ -11,6 +11,91 @@ import (
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
+// Step 07: network namespace, veth pair and bridge.
+var step07 = Step{
+	N: 7, Title: "network namespace, veth pair and bridge",
+	Todos: []Todo{
+		{Anchor: "unix.CLONE_NEWIPC,",
+			Text: "the container needs a network namespace of its own: its own interfaces, addresses, routes and ports."},
+		{Anchor: "go forwardSignals(signals, cmd.Process)", After: true,
+			Text: "while the child still waits, cable it to the host side: an interface of its own on a bridge all containers share, a free address for each container, and a default route through the bridge's gateway address. Whatever happens, remove what this container added, and the bridge with the last container. (An ordinary user may not: loopback alone, and say so.)"},
+		{Anchor: "if err := makeMountsPrivate(); err != nil {",
+			Text: "programs inside must be able to talk to each other over loopback."},
+	},
+	Checks: []Check{
+		{
+			ID: "net.ns_new", Step: 7,
+			Proves: "the container has its own network namespace",
+			Hints: [...]string{
+				"/proc/self/ns/net inside must differ from the host side's: the container needs a network of its own.",
+				"Add unix.CLONE_NEWNET to Cloneflags.",
+				"A new network namespace has only lo, and lo is down: the flag alone cuts the container off, even from itself, until the rest of the step is done.",
+			},
+			Mutants: []Mutant{
+				{"net.ns_new", 7, "forgets CLONE_NEWNET, so the container shares the host side's network",
+					[]Edit{{"unix.CLONE_NEWNET, //", "0, //", ""}}},
+			},
+			Run: newNamespace("net"),
+		},
+		{
+			ID: "net.interfaces", Step: 7,
+			Proves: "inside there are only lo and the container's interface, both up, with an address and a default route through a gateway",
+			Hints: [...]string{
+				"Inside, list the interfaces: only lo and the container's own, both up, the container's with an address, and a default route through a gateway. Which of these is missing?",
+				"In the child set lo up (netlink.LinkSetUp). In the parent, while the child waits: netlink.LinkAdd a netlink.Veth, move its peer into the child with netlink.LinkSetNsPid, then in that namespace (netlink.NewHandleAt) add the address, set it up and add the default route via the gateway.",
+				"lo starts down in every new network namespace, and a default route can only be added once its interface is up and has an address in the gateway's subnet.",
+			},
+			Mutants: []Mutant{
+				{"net.interfaces", 7, "leaves the container's loopback down",
+					[]Edit{dropCall("setLoopbackUp()")}},
+			},
+			Run: checkInterfaces,
+		},
+		{
+			ID: "net.gateway", Step: 7,
+			Proves: "the container reaches its gateway, the host side, over TCP",
+			Hints: [...]string{
+				"From inside, the container must reach its gateway address over TCP: is that address anywhere on the host side, and is the cable plugged in at that end?",
+				"Create the bridge (netlink.Bridge) on the host side, put the gateway address on it (netlink.AddrAdd), plug the host end of the veth pair in (netlink.LinkSetMaster) and set the bridge and that end up.",
+				"Both ends of a veth pair, and the bridge, must be up: an address on a down interface answers nothing, with no error anywhere.",
+			},
+			Mutants: []Mutant{
+				{"net.gateway", 7, "never puts the gateway address on the bridge",
+					[]Edit{{"if err := addGatewayAddress(bridge); err != nil {", "if err := error(nil); err != nil {", "network.go"}}},
+			},
+			Run: checkGateway,
+		},
+		{
+			ID: "net.containers", Step: 7,
+			Proves: "two containers at once get different addresses and talk over TCP through the bridge",
+			Hints: [...]string{
+				"Two containers started together must get different addresses and reach each other through the bridge.",
+				"Allocate each container the lowest address not in use, judged from what exists (the host ends' names or the bridge's neighbours), under a lock, and plug every host end into the same bridge.",
+				"A fixed address, or two runtimes picking the lowest free one at the same moment, gives both containers one address, or `file exists` for the second veth pair: take a lock around the choice and the creation.",
+			},
+			Mutants: []Mutant{
+				{"net.containers", 7, "gives every container the first address, used or not",
+					[]Edit{{"if !used[hex.EncodeToString(ip)] {", "if true {", "network.go"}}},
+			},
+			Run: checkContainers,
+		},
+		{
+			ID: "net.cleaned", Step: 7,
+			Proves: "after the containers exit, also after a failure, the host side's links, addresses, routes and rules are as before, but for the bridge, which may stay",
+			Hints: [...]string{
+				"After the containers exit, normally or after a failure, the host side must look as it did: links, addresses, routes and rules. Only the bridge they share may stay, ready for the next container.",
+				"Create the veth's peer straight inside the child's network namespace (netlink.Veth with PeerNamespace) and hold nothing of that namespace once it is set up (close the netns handle, bind-mount it nowhere): when the container's last process exits, the kernel deletes the namespace, and the pair with it.",
+				"A network namespace lives as long as anything holds it: a process, an open /proc/PID/ns/net, a bind mount as `ip netns add` makes. Pin it and the host end stays on the bridge for good. (Deleting the pair yourself works too, but waits tens of milliseconds on the kernel.)",
+			},
+			Mutants: []Mutant{
+				{"net.cleaned", 7, "pins each container's network namespace with a bind mount, as `ip netns add` does, and never lets go: the host end of its veth pair stays",
+					[]Edit{{"\tdefer ns.Close()\n", "\tdefer ns.Close()\n\tif pin, err := os.Create(fmt.Sprintf(\"netns-%d\", childPID)); err == nil {\n\t\tpin.Close()\n\t\t_ = unix.Mount(fmt.Sprintf(\"/proc/%d/ns/net\", childPID), pin.Name(), \"\", unix.MS_BIND, \"\")\n\t}\n", "network.go"}}},
+			},
+			Run: checkNetCleaned,
+		},
+	},
+}
+
 // Step 07: a network namespace with a veth pair on a bridge. The
 // "host side" of every container is the sandbox's own network namespace,
 // so nothing here touches the real host's network.

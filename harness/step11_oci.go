@@ -14,6 +14,161 @@ import (
 	"github.com/stepbox/stepbox/harness/engine"
 )
 
+// Step 11: the OCI runtime command line: create, start, state, kill, delete, exec.
+var step11 = Step{
+	N: 11, Title: "the OCI runtime command line: create, start, state, kill, delete, exec",
+	Todos: []Todo{
+		{Anchor: "func dispatch(args []string) int {", After: true,
+			Text: "speak the OCI runtime command line too, as runc does, and leave the course's own commands as they are: global flags --root DIR (where containers' state lives), --log FILE and --log-format text|json (every error also goes to the log, as a JSON line {level, msg, time} in json); create [--bundle DIR] [--pid-file F] ID, start ID, state ID (the spec's JSON), kill ID [SIGNAL], delete [--force] ID, exec ID CMD [ARG...]. Read the bundle's config.json with github.com/opencontainers/runtime-spec/specs-go; a relative root.path is the bundle's. A bad bundle or a taken id: one line, a non-zero exit, nothing left behind."},
+		{Anchor: "func runContainer(cfg config) (status int, err error) {", After: true,
+			Text: "create must return while the container waits: set everything up in the container's first process as run does (namespaces, cgroup at linux.cgroupsPath, mounts, the new root), then make it wait before its final execve until start releases it; write --pid-file before create returns. The status is created, then running, then stopped once the process has gone, which state must notice by itself. delete refuses a container that is not stopped (unless --force) and removes its state and cgroups."},
+		{Anchor: `cfg, err := parseStateFlags("exec", args, -2)`, File: "exec.go", After: true,
+			Text: "OCI exec has no init of ours to ask: it must enter the namespaces of the container's process itself, and its root, and exit with its process's status."},
+	},
+	Checks: []Check{
+		{
+			ID: "oci.create_waits", Step: 11,
+			Proves: "`create` returns with the container set up and its init waiting: state says created with the init's pid, and the command has not run",
+			Hints: [...]string{
+				"`create` must return while the container waits: everything set up, the command not yet run. What does your init do between setting up and execve, and who tells it to go on?",
+				"Block the init before execve on something in the container's state directory that only `start` releases: runc's init opens a FIFO (exec.fifo) for writing, which blocks until start opens it for reading; a unix socket the init accept(2)s on works too. Pass its fd to the init, since after pivot_root the state directory is out of reach.",
+				"Returning from create only once the command has run (or running it at create and pretending at start) breaks engines: podman and containerd set up the network namespace between create and start, and a command that already ran saw no network.",
+			},
+			Mutants: []Mutant{
+				{"oci.create_waits", 11, "never waits for start: the init execs the command as soon as create has set it up",
+					[]Edit{{"connFD, err := acceptStart(startFD)", "connFD, err := unix.Open(\"/dev/null\", unix.O_WRONLY, 0)", "ocistart.go"}}},
+			},
+			Run: checkOCICreateWaits,
+		},
+		{
+			ID: "oci.start_runs", Step: 11,
+			Proves: "`start` lets the waiting init exec the command, once: a second start fails",
+			Hints: [...]string{
+				"`start ID` must make the waiting init exec the command, and only once: a second start of the same container is an error.",
+				"Load the container's state, refuse unless it is created, then release the init: open the FIFO's read end (or connect to its socket) and wait until the init has exec'd; record the status running.",
+				"A start that only changes the state file, without reaching the init, returns 0 and nothing ever runs: engines then wait forever for the container's output.",
+			},
+			Mutants: []Mutant{
+				{"oci.start_runs", 11, "start records the container as running without ever releasing the init",
+					[]Edit{{"answer, err := knock(r.dir)", "answer, err := \"\", error(nil)", "ocistart.go"}}},
+			},
+			Run: checkOCIStartRuns,
+		},
+		{
+			ID: "oci.state", Step: 11,
+			Proves: "`state` prints the spec's JSON (ociVersion, id, status, pid, bundle, annotations), and the status goes created, running, stopped",
+			Hints: [...]string{
+				"`state ID` must print the spec's JSON, and its status must follow the process: created, running, then stopped once it has exited, even though nothing told the runtime it exited.",
+				"Marshal specs.State from github.com/opencontainers/runtime-spec/specs-go: ociVersion, id, status, pid, bundle (absolute), annotations (from config.json). Compute the status on each call: stopped when the recorded pid is gone (kill(pid, 0) fails with ESRCH, or /proc/PID/stat says Z or has another start time).",
+				"A status read only from the state file stays running forever: the runtime is not the container's parent and never learns of its exit. And PIDs are reused: keep the process's start time beside its pid.",
+			},
+			Mutants: []Mutant{
+				{"oci.state", 11, "reports the status recorded in the state file, never noticing the process has exited",
+					[]Edit{{"if r.Status == statusStopped || !r.alive() {", "if r.Status == statusStopped {", "ocistate.go"}}},
+			},
+			Run: checkOCIState,
+		},
+		{
+			ID: "oci.pid_file", Step: 11,
+			Proves: "`create --pid-file F` writes the init's pid to F before it returns, the pid state reports",
+			Hints: [...]string{
+				"conmon and containerd's shim read --pid-file the moment create returns, to learn which process to watch. Is it there, and is it the init's pid?",
+				"At the end of create, once the init runs and waits, write its pid (as the host sees it) to the --pid-file, to a temporary name first and then rename(2), so a reader never sees an empty file.",
+				"Writing the pid file at start, or writing the runtime's own pid, leaves the engine watching nothing, or watching a process that exits at once: podman then says the container exited.",
+			},
+			Mutants: []Mutant{
+				{"oci.pid_file", 11, "ignores --pid-file",
+					[]Edit{{"if err := writePidFile(o.pidFile, r.Pid); err != nil {", "if err := error(nil); err != nil {", "ocicreate.go"}}},
+			},
+			Run: checkOCIPidFile,
+		},
+		{
+			ID: "oci.kill", Step: 11,
+			Proves: "`kill ID SIGNAL` delivers that signal (names and numbers; SIGTERM by default) to the container's process",
+			Hints: [...]string{
+				"`kill ID TERM` must reach the container's process as SIGTERM, so it can end by its own handler; `kill ID 9` and `kill ID KILL` must work too.",
+				"Parse the signal by name (TERM, SIGTERM) or number (15), default SIGTERM, and kill(2) the pid the state records; with --all, every pid in the container's cgroup.procs.",
+				"Always sending SIGKILL looks fine until a program needs to clean up: podman stop sends SIGTERM first and waits. And a PID namespace's PID 1 gets only the signals it has a handler for: a shell with a trap does.",
+			},
+			Mutants: []Mutant{
+				{"oci.kill", 11, "always sends SIGKILL, whatever signal kill was given",
+					[]Edit{{"if err := unix.Kill(r.Pid, sig); err != nil", "if err := unix.Kill(r.Pid, unix.SIGKILL); err != nil", "ocicmds.go"}}},
+			},
+			Run: checkOCIKill,
+		},
+		{
+			ID: "oci.delete", Step: 11,
+			Proves: "`delete` refuses a running container without --force, and removes a stopped one whole: its state and its cgroup (linux.cgroupsPath)",
+			Hints: [...]string{
+				"`delete ID` must refuse a container that still runs (unless --force), and remove a stopped one whole: state directory and cgroup.",
+				"Refuse unless the status is stopped; with --force, SIGKILL and wait until the process is gone. Then rmdir(2) the cgroup directory under each hierarchy (linux.cgroupsPath, deepest first), run the poststop hooks, and remove the state directory.",
+				"A cgroup directory cannot be removed with rm -r, only with rmdir, and only once no process is left in it; forgetting it leaves one empty cgroup per container on the host for good.",
+			},
+			Mutants: []Mutant{
+				{"oci.delete", 11, "delete removes the state but forgets the container's cgroups",
+					[]Edit{{"\tremoveCgroups(r)\n\tr.Status = statusStopped", "\tr.Status = statusStopped", "ocicmds.go"}}},
+			},
+			Run: checkOCIDelete,
+		},
+		{
+			ID: "oci.relative_root", Step: 11,
+			Proves: "a relative root.path is the bundle's directory's, whatever directory create runs from",
+			Hints: [...]string{
+				"root.path in config.json may be relative (\"rootfs\"). Relative to what? Run create from another directory than the bundle.",
+				"Make --bundle absolute first, then filepath.Join(bundle, root.path) when root.path is not absolute.",
+				"filepath.Abs(root.path) resolves against the runtime's working directory, which engines never set to the bundle: podman and containerd run the runtime from their own directories.",
+			},
+			Mutants: []Mutant{
+				{"oci.relative_root", 11, "resolves a relative root.path against the working directory, not the bundle",
+					[]Edit{{"b.rootfs = filepath.Join(abs, b.rootfs)", "b.rootfs, _ = filepath.Abs(b.rootfs)", "ocibundle.go"}}},
+			},
+			Run: checkOCIRelativeRoot,
+		},
+		{
+			ID: "oci.log_json", Step: 11,
+			Proves: "with --log FILE --log-format json an error is one line on stderr and a {\"level\":\"error\",\"msg\":...,\"time\":...} line in FILE",
+			Hints: [...]string{
+				"Engines do not read the runtime's stderr: they pass --log FILE --log-format json and report the last error line of FILE. Does your runtime write it?",
+				"Parse the global flags before the command; on every error, append one JSON object per line, {\"level\":\"error\",\"msg\":\"...\",\"time\":\"RFC 3339\"}, to the --log file, and still print the line on stderr.",
+				"A runtime that logs text (or nothing) under --log-format json fails with an empty message in ctr and podman: the user sees \"exit status 1\" and nothing else.",
+			},
+			Mutants: []Mutant{
+				{"oci.log_json", 11, "writes text log lines whatever --log-format says",
+					[]Edit{{"if !ociLog.json {", "if true {", "ocilog.go"}}},
+			},
+			Run: checkOCILogJSON,
+		},
+		{
+			ID: "oci.exec", Step: 11,
+			Proves: "`exec ID CMD` runs CMD inside the running container (its hostname, root and PID namespace) with exec's stdout and exit status",
+			Hints: [...]string{
+				"A process started by `exec ID` must be inside the container: the container's hostname, root and processes, with exec's stdout and exit status.",
+				"On a locked OS thread, setns(2) into the namespaces of /proc/PID/ns (uts, ipc, net, cgroup, and pid, which applies to the thread's children), then start the process from that thread; put it in the container's cgroup; give it the container's root (chroot into /proc/PID/root) before it execs.",
+				"A Go program is multithreaded, and the kernel refuses setns into a mount or user namespace from a multithreaded process: runc does it in C before the Go runtime starts. setns on an unlocked goroutine changes a random thread.",
+			},
+			Mutants: []Mutant{
+				{"oci.exec", 11, "starts exec's process in the container's root but in the runtime's own namespaces",
+					[]Edit{{"return joinNamespace(specs.LinuxNamespace{Type: t, Path: theirs})", "return nil", "ociexec.go"}}},
+			},
+			Run: checkOCIExec,
+		},
+		{
+			ID: "oci.bad_bundle", Step: 11,
+			Proves: "a bundle without config.json, with invalid JSON, an unsupported ociVersion or a missing root, and an id already taken: create fails with one line and leaves nothing behind",
+			Hints: [...]string{
+				"Try create with no config.json, with invalid JSON, with ociVersion 2.0.0, with a root.path that does not exist, and twice with the same id: each must fail with one clear line, and leave nothing.",
+				"Read config.json with the spec's Go types and check ociVersion and root.path before creating anything; claim the id with mkdir(2) of ROOT/ID, which fails with EEXIST when it is taken; on a later failure, kill the init and remove the cgroup and the directory.",
+				"Checking the bundle after the state directory or the cgroup exist leaves them behind when it fails; a second create of a taken id must not touch (or delete) the first container.",
+			},
+			Mutants: []Mutant{
+				{"oci.bad_bundle", 11, "takes any ociVersion, 2.0.0 included",
+					[]Edit{{"case !specVersion.MatchString(spec.Version):", "case false:", "ocibundle.go"}}},
+			},
+			Run: checkOCIBadBundle,
+		},
+	},
+}
+
 // Step 11: the OCI runtime command line. Each check drives the binary as
 // an engine does (create, start, state, kill, delete, exec, with
 // --root, --bundle, --pid-file, --log), in a session sandbox, on a bundle

@@ -15,6 +15,163 @@ import (
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
+// Step 09: lifecycle: ids, state, run -d, ps, logs, exec, stop, kill, rm, and an init.
+var step09 = Step{
+	N: 9, Title: "lifecycle: ids, state, run -d, ps, logs, exec, stop, kill, rm, and an init",
+	Todos: []Todo{
+		{Anchor: "flags.SetOutput(io.Discard)", After: true,
+			Text: "accept -d (run in the background: print the container's id and return once the command runs, its output going to a log in the container's directory) and --init (default true: PID 1 is a tiny init, the command its child)."},
+		{Anchor: "func dispatch(args []string) int {", After: true,
+			Text: "new subcommands, each with --state-dir: ps (every container: id, PID, status, age, command), logs ID, exec ID CMD [ARG...] (run a command inside a running container, with this terminal's stdio, exiting with its status), stop [-t SECONDS] ID (SIGTERM, a grace period, then SIGKILL), kill ID [SIGNAL], rm [-f] ID (a running container only with -f; nothing left behind). An unknown id: one line, 125; a bad signal name: 2."},
+		{Anchor: "func runContainer(cfg config) (status int, err error) {", After: true,
+			Text: "record the container on disk, in its directory, so that other invocations can find it: as it is created, once it runs (its PID, cgroup, network, and which runtime waits for it) and once it has ended and been cleaned up. A runtime that is killed must leave enough behind for ps to call the container stopped and for rm to clean up."},
+		{Anchor: "return execCommand(cfg.command)",
+			Text: "with --init, stay as PID 1 instead: start the command as a child, pass the usual signals on to it, reap every child that exits (orphans too), and exit with the command's status. exec will need a way to start commands in here."},
+	},
+	Checks: []Check{
+		{
+			ID: "life.detached", Step: 9,
+			Proves: "`run -d` prints the container's id and returns at once, while the container keeps running",
+			Hints: [...]string{
+				"After `run -d` prints the id and exits, the container must go on running, with its output in a log: who is its parent now, and what ties its life to the command that started it?",
+				"Start /proc/self/exe run again without -d (an internal flag) with Setsid, stdin/stdout/stderr on /dev/null and the container's output in STATE/containers/ID/log; wait on a pipe for \"started ID\" or an error line, then exit.",
+				"Pdeathsig on the background runtime (or running the container from the launcher itself) kills the container the moment run -d returns; forgetting Setsid lets the terminal's Ctrl-C and hangup reach it.",
+			},
+			Mutants: []Mutant{
+				{"life.detached", 9, "ties the background runtime to the launcher with Pdeathsig, so the container dies when run -d returns",
+					[]Edit{{"cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}", "cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}", "detach.go"}}},
+			},
+			Run: checkDetached,
+		},
+		{
+			ID: "life.ps", Step: 9,
+			Proves: "`ps` lists a running detached container: its id, PID, the status running and its command",
+			Hints: [...]string{
+				"ps runs as a separate process, long after run: everything it shows must be on disk. What does run write, and when?",
+				"Write STATE/containers/ID/state.json (id, command, created, PID, status) when the container starts and again when it ends; write it to a temporary file and rename(2) it into place, so ps never reads half a file.",
+				"A state written only once, before the child starts, says \"created\" forever; a PID alone is not enough to call a container running: PIDs are reused, so record the runtime's start time (field 22 of /proc/PID/stat) too.",
+			},
+			Mutants: []Mutant{
+				{"life.ps", 9, "never records that the container started (no PID, status stays created)",
+					[]Edit{dropCall("h.state.running(cmd.Process.Pid, h.cgroup.dir, h.network.hostEnd)")}},
+			},
+			Run: checkPs,
+		},
+		{
+			ID: "life.exec", Step: 9,
+			Proves: "a command run by `exec ID` is inside the container (its hostname, namespaces and files), uses exec's stdin and stdout, and exec exits with its status",
+			Hints: [...]string{
+				"exec must run the command in the container's namespaces, root and cgroup, with the user's stdin and stdout. Which process already has all of that?",
+				"setns(2) into a user or mount namespace needs a single-threaded caller, which a Go program never is: let the init serve a unix socket (its listening fd passed down by the parent), receive the command with its three fds (SCM_RIGHTS, unix.ParseUnixRights) and ForkExec it with Files set to them.",
+				"Starting the command with the init's own stdio sends its output to the container's log, not to exec's caller; answer with the exit status only once the reaper has waited for it.",
+			},
+			Mutants: []Mutant{
+				{"life.exec", 9, "starts exec's command with the init's own stdio instead of the files exec sent",
+					[]Edit{{"pid, err := startProcess(path, req.Command, files, true)", "pid, err := startProcess(path, req.Command, []uintptr{0, 1, 2}, true)", "exec.go"}}},
+			},
+			Run: checkExecInside,
+		},
+		{
+			ID: "life.stop_graceful", Step: 9,
+			Proves: "`stop` sends SIGTERM first: a command that handles it ends by its own handler",
+			Hints: [...]string{
+				"A container that handles SIGTERM must get the chance to shut down cleanly: what does stop send first?",
+				"kill(PID 1 of the container, SIGTERM); then poll the state until the runtime records the end, for up to the grace period (-t, default 10s).",
+				"From outside, a namespace's PID 1 gets only the signals it handles: a bare sleep as PID 1 ignores SIGTERM, which is one reason for the init; SIGKILL first gives the command no chance to save anything.",
+			},
+			Mutants: []Mutant{
+				{"life.stop_graceful", 9, "stops with SIGKILL straight away, no SIGTERM",
+					[]Edit{{"if err := st.signal(unix.SIGTERM); err != nil {", "if err := st.signal(unix.SIGKILL); err != nil {", "commands.go"}}},
+			},
+			Run: checkStopGraceful,
+		},
+		{
+			ID: "life.stop_kill", Step: 9,
+			Proves: "`stop -t N` kills a command that ignores SIGTERM once the grace period is over, not before",
+			Hints: [...]string{
+				"A command that ignores SIGTERM must still stop, but only after the grace period: what comes after the wait?",
+				"If the state still says running after the grace period, kill(PID 1, SIGKILL): the kernel then kills every process of its PID namespace; wait again until the runtime records the end.",
+				"Returning after the grace period without SIGKILL leaves the container running; sending SIGKILL at once (or with a grace of 0 by mistake) kills commands that would have ended cleanly.",
+			},
+			Mutants: []Mutant{
+				{"life.stop_kill", 9, "never escalates to SIGKILL after the grace period",
+					[]Edit{{"if st.waitEnded(grace) {", "if st.waitEnded(grace) || true {", "commands.go"}}},
+			},
+			Run: checkStopKill,
+		},
+		{
+			ID: "life.reap", Step: 9,
+			Proves: "the init reaps orphaned grandchildren: no zombie is left",
+			Hints: [...]string{
+				"When a process's parent exits first, who becomes its parent inside the container, and who must wait for it?",
+				"Orphans are re-parented to the namespace's PID 1: the init must call wait4(-1, &status, 0, nil) in a loop, taking any child, and recognise the command's PID among them.",
+				"Waiting only for the command (cmd.Wait, or wait4 on its PID) leaves every orphan a zombie until the container ends; a bare command as PID 1 (--init=false) rarely reaps either.",
+			},
+			Mutants: []Mutant{
+				{"life.reap", 9, "the init waits for the command alone, never for orphans",
+					[]Edit{{"unix.Wait4(-1, &ws, 0, nil)", "unix.Wait4(in.main, &ws, 0, nil)", "init.go"}}},
+			},
+			Run: checkReap,
+		},
+		{
+			ID: "life.init_signals", Step: 9,
+			Proves: "with the init (the default) the command is PID 1's child, a signal sent to the runtime reaches it, and the runtime exits with its status",
+			Hints: [...]string{
+				"With the init as PID 1, a signal sent to the container goes to the init: how does the command get it, and how does the runtime learn how the command ended?",
+				"signal.Notify(ch, SIGTERM, SIGINT, SIGHUP, ...) in the init and unix.Kill(commandPID, sig) for each; from the command's wait status return ExitStatus(), or 128+Signal() if a signal ended it.",
+				"An init that catches signals without passing them on makes the container deaf: stop then always waits out the grace period. PID 1 cannot re-raise the command's signal on itself (it would be ignored): exit 128+N.",
+			},
+			Mutants: []Mutant{
+				{"life.init_signals", 9, "the init catches signals but never forwards them to the command",
+					[]Edit{{"go in.forwardSignals(signals)", "_ = in.forwardSignals", "init.go"}}},
+			},
+			Run: checkInitSignals,
+		},
+		{
+			ID: "life.rm_clean", Step: 9,
+			Proves: "after `stop` and `rm` nothing of the container is left: cgroup, mounts, network, state, log, writable layer, ps line",
+			Hints: [...]string{
+				"After rm, nothing of the container may remain on the host: list what run created for it, and who removes each piece.",
+				"The runtime removes the cgroup (rmdir) and the network (the veth, the bridge with the last container) when the container ends; rm removes STATE/containers/ID with os.RemoveAll: state.json, the log, the upper and work directories.",
+				"Removing only state.json hides the container from ps but leaves its writable layer and log filling the disk; an overlay mounted in the container's own mount namespace needs no unmount on the host.",
+			},
+			Mutants: []Mutant{
+				{"life.rm_clean", 9, "rm forgets the container's directory (state, log, writable layer)",
+					[]Edit{{"return (&layer{id: st.ID, dir: st.dir}).remove()", "return nil", "commands.go"}}},
+			},
+			Run: checkRmClean,
+		},
+		{
+			ID: "life.crashed", Step: 9,
+			Proves: "a runtime SIGKILLed while its container runs leaves a state `ps` shows as not running, and `rm` cleans up its cgroup, network and directory",
+			Hints: [...]string{
+				"If the runtime waiting for a container is SIGKILLed, nobody records the end or removes the cgroup and the network: what do ps and rm see?",
+				"ps: a container is running only while the runtime its state records is alive, same PID and same start time; rm: when the state does not say exited, remove the cgroup and the network the state recorded, then the directory.",
+				"kill(pid, 0) succeeds on a zombie and on a reused PID: compare the start time in /proc/PID/stat, and treat state Z as gone; without Pdeathsig the container would outlive its runtime, unsupervised.",
+			},
+			Mutants: []Mutant{
+				{"life.crashed", 9, "rm trusts the runtime to have cleaned up, also when it crashed",
+					[]Edit{{"if st.Status != \"exited\" {", "if false {", "commands.go"}}},
+			},
+			Run: checkCrashed,
+		},
+		{
+			ID: "life.bad_input", Step: 9,
+			Proves: "an unknown id, a bad signal name, or rm of a running container without -f: one line on stderr, exit 125 (2 for the signal), and the container runs on",
+			Hints: [...]string{
+				"Each lifecycle command gets an id, maybe a signal, maybe -f: every bad one must get one clear line and the documented status, and change nothing.",
+				"Find the container (exact id or unique prefix; anything but hex is no id, never a path) before acting: not found is 125; parse the signal with unix.SignalNum (TERM, SIGTERM or a number), 2 if it does not parse; rm of a running container without -f is 125.",
+				"Joining an unchecked id to the state directory lets `rm ../../x` remove any directory; rm of a running container must refuse without -f rather than leave a container whose directory is gone.",
+			},
+			Mutants: []Mutant{
+				{"life.bad_input", 9, "rm removes a running container without -f",
+					[]Edit{{"if st.live() && !force {", "if false && !force {", "commands.go"}}},
+			},
+			Run: checkLifeBadInput,
+		},
+	},
+}
+
 // Step 09: containers with ids and a state of their own, managed by
 // separate invocations (run -d, ps, logs, exec, stop, kill, rm), and an
 // init as PID 1. Most checks run several invocations in one session

@@ -10,6 +10,109 @@ import (
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
+// Step 06: user namespace.
+var step06 = Step{
+	N: 6, Title: "user namespace",
+	Todos: []Todo{
+		{Anchor: "flags.SetOutput(io.Discard)", After: true,
+			Text: "accept --uid-map and --gid-map CONTAINER:HOST:SIZE, which host IDs the container's IDs are (by default 0:100000:65536 for root, and for an ordinary user its own ID alone), and hand them on to the child."},
+		{Anchor: "Cloneflags: unix.CLONE_NEWUTS |",
+			Text: "the container needs a user namespace of its own with those maps, in which the command runs as uid 0 and gid 0: root inside, an unprivileged ID on the host. An ordinary user must be able to run it too."},
+		{Anchor: "cg, err := newCgroup()",
+			Text: "an ordinary user may not create a cgroup here: run without one, and say so, rather than fail."},
+		{Anchor: "if err := pivotRoot(cfg.rootfs); err != nil {",
+			Text: "inside a user namespace the kernel creates no device nodes, and mounts a new /proc only while the host's is still in view: the container still needs its /proc and a working /dev/null."},
+	},
+	Checks: []Check{
+		{
+			ID: "userns.ns_new", Step: 6,
+			Proves: "the container has its own user namespace",
+			Hints: [...]string{
+				"/proc/self/ns/user inside must differ from the host's: the container needs a user namespace of its own, made together with the others.",
+				"Add unix.CLONE_NEWUSER to Cloneflags and give SysProcAttr UidMappings and GidMappings, so the namespace has IDs at all.",
+				"The article stops at adding CLONE_NEWUSER to a list: without maps every ID inside is nobody (65534) and the command has no capabilities.",
+			},
+			Mutants: []Mutant{
+				{"userns.ns_new", 6, "creates no user namespace (and so writes no maps), like step 05",
+					[]Edit{{"Cloneflags: unix.CLONE_NEWUSER |", "Cloneflags: 0 |", ""},
+						{"UidMappings: []syscall.SysProcIDMap{cfg.uidMap},", "", ""},
+						{"GidMappings: []syscall.SysProcIDMap{cfg.gidMap},", "", ""}}},
+			},
+			Run: newNamespace("user"),
+		},
+		{
+			ID: "userns.root_inside", Step: 6,
+			Proves: "the command runs as uid 0 and gid 0 inside, with the maps --uid-map and --gid-map ask for",
+			Hints: [...]string{
+				"With --uid-map and --gid-map given, the command must be uid 0 and gid 0 inside, and /proc/self/uid_map and gid_map must show exactly those maps. Does run accept the flags and hand them on?",
+				"Parse CONTAINER:HOST:SIZE into a syscall.SysProcIDMap for UidMappings and GidMappings, and set SysProcAttr.Credential to uid 0, gid 0 so the child switches to root of the namespace before exec.",
+				"A map does not change who the child is: started by root it is still the host's root, which the map leaves out, so inside it is nobody until setuid(0). Rootless runs hide this, since there your own ID is the mapped one.",
+			},
+			Mutants: []Mutant{
+				{"userns.root_inside", 6, "ignores --uid-map and always maps the default range",
+					[]Edit{{`parseIDMap("--uid-map", *uidMap)`, `parseIDMap("--uid-map", defaultIDMap(os.Geteuid())+(*uidMap)[:0])`, ""}}},
+			},
+			Run: checkRootInside,
+		},
+		{
+			ID: "userns.host_ids", Step: 6,
+			Proves: "outside, the container's processes belong to the mapped host uid and gid",
+			Hints: [...]string{
+				"Seen from the host, every process of the running container must belong to the mapped host uid and gid, not to root.",
+				"Map the container's 0 to an unprivileged host range in UidMappings and GidMappings (HostID 100000 for --uid-map 0:100000:65536), never HostID 0.",
+				"Mapping 0 to 0 (the easy way to make everything work) gives a container whose root is the host's root: a user namespace in name only.",
+			},
+			Mutants: []Mutant{
+				{"userns.host_ids", 6, "maps the container's root to the host's root",
+					[]Edit{{"UidMappings: []syscall.SysProcIDMap{cfg.uidMap},", "UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},", ""}}},
+			},
+			Run: checkHostIDs,
+		},
+		{
+			ID: "userns.files_owned", Step: 6,
+			Proves: "files the container's root creates belong to the mapped host id",
+			Hints: [...]string{
+				"A file the container's root creates in its rootfs must, on the host, belong to the mapped uid and gid.",
+				"Map the container's 0 to the --uid-map and --gid-map host IDs in UidMappings and GidMappings, and make the child uid 0, gid 0 inside (Credential).",
+				"With the maps right but the child left as the host's root, or 0 mapped to 0, files come out owned by root on the host.",
+			},
+			Mutants: []Mutant{
+				{"userns.files_owned", 6, "maps the container's root to the host's root",
+					[]Edit{{"UidMappings: []syscall.SysProcIDMap{cfg.uidMap},", "UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},", ""}}},
+			},
+			Run: checkFilesOwned,
+		},
+		{
+			ID: "userns.no_host_root", Step: 6,
+			Proves: "the container's root cannot write a file of the host's root",
+			Hints: [...]string{
+				"The container's root must not be able to write a file in its rootfs that belongs to the host's root: its power ends where its IDs do.",
+				"Map the container's 0 to an unprivileged host range, never to the host's 0; as root, keep setgroups allowed (GidMappingsEnableSetgroups) so Credential clears root's supplementary groups.",
+				"Root's supplementary groups survive into the container unless cleared, and still open files of host group 0; mapped to the host's 0, the container keeps real root's power over every host file.",
+			},
+			Mutants: []Mutant{
+				{"userns.no_host_root", 6, "maps the container's root to the host's root",
+					[]Edit{{"UidMappings: []syscall.SysProcIDMap{cfg.uidMap},", "UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},", ""}}},
+			},
+			Run: checkNoHostRoot,
+		},
+		{
+			ID: "userns.rootless", Step: 6,
+			Proves: "an ordinary user (no privileges) can run the container and is root inside",
+			Hints: [...]string{
+				"Run by an ordinary user with no privileges, the container must still start, with the user as root inside. What may an ordinary user map, and what may it not do?",
+				"As an ordinary user map only your own IDs (0:UID:1, 0:GID:1), and write \"deny\" to setgroups before gid_map: GidMappingsEnableSetgroups false. Skip the cgroup, which only root may make here.",
+				"Writing gid_map fails with EPERM unless setgroups is denied first; and the user namespace must be created in the same clone as the others, which it then owns, or creating them needs root.",
+			},
+			Mutants: []Mutant{
+				{"userns.rootless", 6, "leaves setgroups allowed, so an ordinary user may not write gid_map",
+					[]Edit{{"GidMappingsEnableSetgroups: os.Geteuid() == 0,", "GidMappingsEnableSetgroups: true,", ""}}},
+			},
+			Run: checkRootless,
+		},
+	},
+}
+
 // Step 06: a user namespace. The checks ask for maps no runtime would
 // choose by default, so a runtime that ignores the flags shows.
 const (

@@ -16,6 +16,82 @@ import (
 	"github.com/stepbox/stepbox/harness/probe"
 )
 
+// Step 08: overlay: a read-only image under a writable layer per container.
+var step08 = Step{
+	N: 8, Title: "overlay: a read-only image under a writable layer per container",
+	Todos: []Todo{
+		{Anchor: "flags.SetOutput(io.Discard)", After: true,
+			Text: "--rootfs is now the image, never written to: accept --state-dir DIR (default /var/lib/stepbox), where each container's writable layer lives, --rm (default true; --rm=false keeps the layer) and --image NAME, an image from the store."},
+		{Anchor: "func dispatch(args []string) int {", After: true,
+			Text: "two new subcommands: `import [--state-dir DIR] FILE NAME` unpacks a tarball into the image store, safely; `layers [--state-dir DIR]` lists the kept layers, one line each starting with the container's id."},
+		{Anchor: "cmd := exec.Command(\"/proc/self/exe\", childArgs(cfg)...)",
+			Text: "the container's root is a copy-on-write overlay: the image below, a writable layer of this container's own above, on the host's disk under the state dir. Writes, deletions and renames inside must never reach the image, nor another container. The layer goes when the container ends, unless kept. When the kernel refuses the layer's directory, say which and what to do, in one line, exit 125. (An ordinary user gets the image read-only, and is told so.)"},
+		{Anchor: "if err := bindMountRootfs(cfg.rootfs); err != nil {",
+			Text: "the root to pivot into is the overlay the parent prepared, mounted in this mount namespace only."},
+	},
+	Checks: []Check{
+		{
+			ID: "overlay.image_unchanged", Step: 8,
+			Proves: "a container writes, deletes and renames files of the image, sees its changes, and the image's checksum is unchanged",
+			Hints: [...]string{
+				"The container must be able to write, delete and rename the image's files, yet the image directory on the host must not change at all. Where do the container's writes land?",
+				"Mount an overlay (fsopen(\"overlay\"), fsconfig lowerdir=IMAGE, upperdir=STATE/containers/ID/upper, workdir=STATE/containers/ID/work, fsmount) and attach it with move_mount as the directory you pivot into, instead of bind-mounting the image.",
+				"Mounted by the child inside its user namespace, the overlay fails every copy-up of a file of the host's root (a copy keeps its owner, an id the namespace does not map): create it in the parent, as root, and pass the mount fd to the child.",
+			},
+			Mutants: []Mutant{
+				{"overlay.image_unchanged", 8, "bind-mounts the image itself, writable, as step 07 did",
+					[]Edit{{"return l.merged, l, ovl, nil", "_ = l.remove()\n\treturn cfg.rootfs, nil, nil, nil", ""},
+						{"unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep", "unix.MS_BIND|unix.MS_REMOUNT|keep", "overlay.go"}}},
+			},
+			Run: checkImageUnchanged,
+		},
+		{
+			ID: "overlay.isolated", Step: 8,
+			Proves: "two containers from one image at once do not see each other's writes or deletions",
+			Hints: [...]string{
+				"Two containers started from one image at the same time must each see only their own changes. What do they share besides the image?",
+				"Give every container its own directory under STATE/containers, named by a unique id (random hex), holding its upper, work and merged directories; os.Mkdir, not MkdirAll, so a clash fails instead of sharing.",
+				"One fixed upper directory for all containers turns the copy-on-write layer into a shared disk: a file written in one container appears in the other, and overlayfs warns that the work directory is in use.",
+			},
+			Mutants: []Mutant{
+				{"overlay.isolated", 8, "gives every container the same layer directory",
+					[]Edit{{"rand.Uint64()>>16)", "rand.Uint64()*0)", "layer.go"},
+						{"if err := os.Mkdir(l.dir, 0o711); err != nil {", "if err := os.MkdirAll(l.dir, 0o711); err != nil {", "layer.go"},
+						{"if err := os.Mkdir(d, 0o755); err != nil {", "if err := os.MkdirAll(d, 0o755); err != nil {", "layer.go"}}},
+			},
+			Run: checkIsolated,
+		},
+		{
+			ID: "overlay.layer_removed", Step: 8,
+			Proves: "the container's layer is gone after it exits with --rm (the default); with --rm=false it is kept, holds its writes, and `layers` lists it",
+			Hints: [...]string{
+				"After the container exits its writes must go with it, unless --rm=false asked to keep them; kept layers must show in `stepbox layers`.",
+				"After cmd.Wait, os.RemoveAll(STATE/containers/ID) in a defer (also when setup failed), skipped for --rm=false; `layers` reads STATE/containers and prints one line per ID.",
+				"The overlay mount lives in the container's mount namespace, which the kernel tears down with its last process: there is nothing to unmount on the host, only the directories to delete, and forgetting them fills the disk one container at a time.",
+			},
+			Mutants: []Mutant{
+				{"overlay.layer_removed", 8, "never removes the container's layer",
+					[]Edit{{"if removeErr := l.remove(); removeErr != nil && err == nil {", "if removeErr := error(nil); removeErr != nil && err == nil {", ""}}},
+			},
+			Run: checkLayerRemoved,
+		},
+		{
+			ID: "overlay.bad_upper", Step: 8,
+			Proves: "overlayfs refusing the upper directory gives exit 125 and one line naming the overlay, the directory and --state-dir",
+			Hints: [...]string{
+				"When the kernel refuses the overlay, the learner needs to know which directory is wrong and what to do: one line, exit 125.",
+				"fsconfig fails with EINVAL; read(2) on the fsopen fd returns the kernel's reason (\"overlay: filesystem on ... not supported as upperdir\"). Wrap both with the upper directory and \"pass --state-dir DIR\".",
+				"With mount(2) the reason goes only to dmesg and the runtime prints a bare \"invalid argument\" (or \"too many levels of symbolic links\"): upper and work must be on a local filesystem such as ext4, xfs, btrfs or tmpfs, never on an overlay, NFS or FUSE.",
+			},
+			Mutants: []Mutant{
+				{"overlay.bad_upper", 8, "prints the kernel's bare error when the overlay is refused",
+					[]Edit{{"msg := fmt.Sprintf(\"cannot mount the overlay", "return err\n\tmsg := fmt.Sprintf(\"cannot mount the overlay", "overlay.go"}}},
+			},
+			Run: checkBadUpper,
+		},
+	},
+}
+
 // Step 08: the rootfs is a read-only image under a writable layer of
 // each container's own, mounted with overlayfs. From step 08 on every run
 // gets --state-dir: the Env's own state directory in its scratch space,
