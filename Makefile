@@ -1,8 +1,7 @@
 # stepbox: make targets for learners, instructors and CI.
 # Run as yourself: the targets that need root call sudo themselves.
 
-GO      ?= go
-STEP    ?= 05
+include mk/defaults.mk
 BIN     ?=
 ROOTFS  ?= rootfs
 STEPNUMS := $(patsubst steps/%,%,$(foreach d,$(wildcard steps/[0-9][0-9]-*),$(firstword $(subst -, ,$(d)))))
@@ -78,4 +77,4 @@ clean:
 	rm -rf bin
 	$(if $(wildcard $(ROOTFS)),$(SUDO) rm -rf $(ROOTFS))
 
--include mk/*.mk
+-include $(filter-out mk/defaults.mk,$(wildcard mk/*.mk))

@@ -12,7 +12,6 @@
 #   make oci-conformance-record             run, and record step 11's count as the floor
 #   make oci-tools                          only build the suite
 
-GO ?= go
 OCI_TOOLS ?= bin/oci-tools
 OCI_FLOOR ?= harness/cmd/ociconformance/floor.txt
 OCI_LOG ?= $(OCI_TOOLS)/last-run.log

@@ -11,7 +11,7 @@
 # VMTEST_FLAGS passes flags to the command, e.g. VMTEST_FLAGS='--only steps/04-pivotroot'.
 # Included by the root Makefile; also works alone: make -f mk/vm.mk vm-test-qemu
 
-GO ?= go
+include $(dir $(lastword $(MAKEFILE_LIST)))defaults.mk
 VM_TMP ?= $(or $(TMPDIR),/tmp)
 VMTEST_BIN ?= $(VM_TMP)/stepbox-vmtest
 # The guest's architecture (its GOARCH): amd64 or arm64.

@@ -114,15 +114,48 @@ func (r *Result) commandLine() string {
 // private copy of the rootfs (./rootfs, the contract's default), inside a
 // sandbox, with a timeout.
 func (e *Env) Run(inv Invocation) (*Result, error) {
-	res, err := e.newRunDir(inv.Prepare)
+	res, sbx, err := e.prepareRun(inv)
 	if err != nil {
 		return nil, err
+	}
+	run, err := startSandbox(sbx, inv)
+	if err != nil {
+		return nil, err
+	}
+	defer run.closeStdin()
+	if inv.Live != nil {
+		live := make(chan struct{})
+		defer func() { <-live }()
+		go func() {
+			defer close(live)
+			if pid, ok := waitForPIDFile(sbx.PIDFile, run.exited); ok {
+				inv.Live(pid, run.stdout.String)
+			}
+		}()
+	}
+	waitErr := run.wait(inv, res)
+	res.Exit = exitCode(waitErr)
+	res.Stdout, res.Stderr = run.stdout.String(), run.stderr.String()
+	res.Report = ParseReport(res.Stdout)
+	if data, err := os.ReadFile(sbx.Witness); err == nil {
+		_ = json.Unmarshal(data, &res.Witness)
+	} else if !res.TimedOut {
+		return res, fmt.Errorf("the harness sandbox failed (%s)", res.Describe())
+	}
+	return res, nil
+}
+
+// prepareRun makes the run's directory and the sandbox's instructions.
+func (e *Env) prepareRun(inv Invocation) (*Result, sandboxSpec, error) {
+	res, err := e.newRunDir(inv.Prepare)
+	if err != nil {
+		return nil, sandboxSpec{}, err
 	}
 	dir := res.Dir
 	res.Argv = e.argv(inv, res.Rootfs)
 	if inv.User != 0 {
 		if res.Argv[0], err = copyForUser(e.Bin, dir); err != nil {
-			return nil, err
+			return nil, sandboxSpec{}, err
 		}
 	}
 	sbx := sandboxSpec{Argv: res.Argv, Dir: dir, Witness: filepath.Join(dir, "witness.json"), UID: inv.User, JoinNet: inv.JoinNet,
@@ -131,22 +164,35 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 	if inv.ReadOnlyRootfs {
 		sbx.ReadOnly = res.Rootfs
 	}
-	cmd := sandboxCommand(sbx)
+	return res, sbx, nil
+}
+
+// running is a started sandbox: its output so far, and how it ended.
+type running struct {
+	cmd       *exec.Cmd
+	stdout    *lineWatcher
+	stderr    bytes.Buffer
+	stdin     *os.File // the write end of stdin, for Hold: closing it ends the probe
+	stdinRead *os.File
+	done      chan error    // the sandbox's Wait error
+	exited    chan struct{} // closed once it has exited
+}
+
+// startSandbox starts the sandbox for one run.
+func startSandbox(sbx sandboxSpec, inv Invocation) (*running, error) {
+	r := &running{cmd: sandboxCommand(sbx), stdout: &lineWatcher{first: make(chan struct{})},
+		done: make(chan error, 1), exited: make(chan struct{})}
+	cmd := r.cmd
 	if inv.JoinNet != "" {
 		cmd.SysProcAttr.Cloneflags &^= syscall.CLONE_NEWNET // the sandbox joins JoinNet instead
 	}
-	stdout := &lineWatcher{first: make(chan struct{})}
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = stdout, &stderr
-	var stdin *os.File
+	cmd.Stdout, cmd.Stderr = r.stdout, &r.stderr
 	if inv.Hold != nil {
-		r, w, err := os.Pipe()
+		rd, w, err := os.Pipe()
 		if err != nil {
 			return nil, err
 		}
-		cmd.Stdin, stdin = r, w
-		defer r.Close()
-		defer w.Close()
+		cmd.Stdin, r.stdinRead, r.stdin = rd, rd, w
 	} else {
 		cmd.Stdin = strings.NewReader(inv.Stdin)
 	}
@@ -154,31 +200,33 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = inv.Terminal, inv.Terminal, inv.Terminal
 	}
 	if err := cmd.Start(); err != nil {
+		r.closeStdin()
 		return nil, fmt.Errorf("starting the sandbox: %w", err)
 	}
-	done := make(chan error, 1)
-	exited := make(chan struct{})
-	go func() { done <- cmd.Wait(); close(exited) }()
-	if inv.Live != nil {
-		live := make(chan struct{})
-		defer func() { <-live }()
-		go func() {
-			defer close(live)
-			if pid, ok := waitForPIDFile(sbx.PIDFile, exited); ok {
-				inv.Live(pid, stdout.String)
-			}
-		}()
-	}
+	go func() { r.done <- cmd.Wait(); close(r.exited) }()
+	return r, nil
+}
 
+// closeStdin closes both ends of Hold's stdin pipe, if there is one.
+func (r *running) closeStdin() {
+	if r.stdin != nil {
+		r.stdinRead.Close()
+		r.stdin.Close()
+	}
+}
+
+// wait waits for the sandbox to exit, or kills it at the run's timeout.
+// With Hold, it calls Hold once the probe has reported, then closes its
+// stdin so the probe exits.
+func (r *running) wait(inv Invocation, res *Result) error {
 	timeout := inv.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	var waitErr error
-	first := stdout.first
-	for finished := false; !finished; {
+	first := r.stdout.first
+	for {
 		select {
 		case <-first:
 			first = nil
@@ -186,31 +234,21 @@ func (e *Env) Run(inv Invocation) (*Result, error) {
 				// Hold gets a report or is not called: a first line
 				// that is not the probe's (the article prints ERROR
 				// lines) leaves the check's "never reported" outcome.
-				if r := ParseReport(stdout.String()); r != nil {
-					inv.Hold(r)
+				if rep := ParseReport(r.stdout.String()); rep != nil {
+					inv.Hold(rep)
 				}
-				stdin.Close()
+				r.stdin.Close()
 			}
-		case waitErr = <-done:
-			finished = true
+		case err := <-r.done:
+			return err
 		case <-timer.C:
 			res.TimedOut = true
 			// The sandbox leads a process group holding everything the
 			// run started, unless something in it made its own session.
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			waitErr = <-done
-			finished = true
+			_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
+			return <-r.done
 		}
 	}
-	res.Exit = exitCode(waitErr)
-	res.Stdout, res.Stderr = stdout.String(), stderr.String()
-	res.Report = ParseReport(res.Stdout)
-	if data, err := os.ReadFile(filepath.Join(dir, "witness.json")); err == nil {
-		_ = json.Unmarshal(data, &res.Witness)
-	} else if !res.TimedOut {
-		return res, fmt.Errorf("the harness sandbox failed (%s)", res.Describe())
-	}
-	return res, nil
 }
 
 // newRunDir makes a fresh directory for a run, holding a private copy
