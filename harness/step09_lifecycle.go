@@ -225,6 +225,30 @@ func (s *Session) detach(script string) (string, Outcome) {
 	return id, pass()
 }
 
+// detachUntil starts script in a detached container and waits until
+// its log holds want: the container is up.
+func (s *Session) detachUntil(script, want string) (string, Outcome) {
+	id, out := s.detach(script)
+	if !out.Pass {
+		return "", out
+	}
+	if _, out := s.waitForLog(id, want); !out.Pass {
+		return "", out
+	}
+	return id, pass()
+}
+
+// snapshotThenDetach reads the session's state, then starts script (which
+// says "ready") in a detached container: the state is before it.
+func (s *Session) snapshotThenDetach(script string) (engine.State, string, Outcome) {
+	before, err := s.Snapshot(nil)
+	if err != nil {
+		return before, "", fail("the session's state", "a harness error: %v", err)
+	}
+	id, out := s.detachUntil(script, "ready")
+	return before, id, out
+}
+
 // waitForLog waits up to 10s for the container's log (logs ID) to hold
 // want, and returns the log.
 func (s *Session) waitForLog(id, want string) (string, Outcome) {
@@ -378,11 +402,8 @@ func sameContainer(inside, r *probe.Report) string {
 // it ends by itself, within the grace period.
 func checkStopGraceful(e *Env) Outcome {
 	return e.inSession(func(s *Session) Outcome {
-		id, out := s.detach(`trap "echo TERM; exit 0" TERM; echo ready; while :; do sleep 0.1; done`)
+		id, out := s.detachUntil(`trap "echo TERM; exit 0" TERM; echo ready; while :; do sleep 0.1; done`, "ready")
 		if !out.Pass {
-			return out
-		}
-		if _, out := s.waitForLog(id, "ready"); !out.Pass {
 			return out
 		}
 		res, out := s.life("stop", "-t", "20", id)
@@ -413,11 +434,8 @@ func checkStopGraceful(e *Env) Outcome {
 // and afterwards it is not running.
 func checkStopKill(e *Env) Outcome {
 	return e.inSession(func(s *Session) Outcome {
-		id, out := s.detach(`trap "echo TERM; t=1" TERM; echo ready; while :; do [ -n "$t" ] && echo after; sleep 0.1; done`)
+		id, out := s.detachUntil(`trap "echo TERM; t=1" TERM; echo ready; while :; do [ -n "$t" ] && echo after; sleep 0.1; done`, "ready")
 		if !out.Pass {
-			return out
-		}
-		if _, out := s.waitForLog(id, "ready"); !out.Pass {
 			return out
 		}
 		res, out := s.life("stop", "-t", "2", id)
@@ -493,15 +511,8 @@ func checkInitSignals(e *Env) Outcome {
 // and ps no longer lists it.
 func checkRmClean(e *Env) Outcome {
 	return e.inSession(func(s *Session) Outcome {
-		before, err := s.Snapshot(nil)
-		if err != nil {
-			return fail("the session's state", "a harness error: %v", err)
-		}
-		id, out := s.detach("echo ready; while :; do echo data >> /tmp/file; sleep 0.1; done")
+		before, id, out := s.snapshotThenDetach("echo ready; while :; do echo data >> /tmp/file; sleep 0.1; done")
 		if !out.Pass {
-			return out
-		}
-		if _, out := s.waitForLog(id, "ready"); !out.Pass {
 			return out
 		}
 		for _, args := range [][]string{{"stop", "-t", "10", id}, {"rm", id}} {
@@ -554,15 +565,8 @@ func (s *Session) nothingLeft(id string, before engine.State) Outcome {
 // state ps shows as not running, and rm (no -f needed) cleans it all up.
 func checkCrashed(e *Env) Outcome {
 	return e.inSession(func(s *Session) Outcome {
-		before, err := s.Snapshot(nil)
-		if err != nil {
-			return fail("the session's state", "a harness error: %v", err)
-		}
-		id, out := s.detach("echo ready; while :; do sleep 0.1; done")
+		before, id, out := s.snapshotThenDetach("echo ready; while :; do sleep 0.1; done")
 		if !out.Pass {
-			return out
-		}
-		if _, out := s.waitForLog(id, "ready"); !out.Pass {
 			return out
 		}
 		if n, err := s.KillAdopted(); err != nil || n == 0 {
@@ -591,11 +595,8 @@ func checkCrashed(e *Env) Outcome {
 // nothing.
 func checkLifeBadInput(e *Env) Outcome {
 	return e.inSession(func(s *Session) Outcome {
-		id, out := s.detach("echo ready; while :; do sleep 0.1; done")
+		id, out := s.detachUntil("echo ready; while :; do sleep 0.1; done", "ready")
 		if !out.Pass {
-			return out
-		}
-		if _, out := s.waitForLog(id, "ready"); !out.Pass {
 			return out
 		}
 		cases := []struct {

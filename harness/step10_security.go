@@ -479,11 +479,8 @@ func checkOrdinary(e *Env) Outcome {
 // detached container: it must be as confined as the command.
 func checkExecConfined(e *Env) Outcome {
 	return e.inSession(func(s *Session) Outcome {
-		id, out := s.detach("echo up && while :; do sleep 0.1; done")
+		id, out := s.detachUntil("echo up && while :; do sleep 0.1; done", "up")
 		if !out.Pass {
-			return out
-		}
-		if _, out := s.waitForLog(id, "up"); !out.Pass {
 			return out
 		}
 		res, out := s.life("exec", id, "/probe", "report", "--attacks")

@@ -56,6 +56,16 @@ type HostGuard struct {
 
 // StartGuard takes the host lock and snapshots the host.
 func StartGuard(base string) (*HostGuard, error) {
+	lock, err := LockHost()
+	if err != nil {
+		return nil, err
+	}
+	return &HostGuard{lock: lock, base: base, before: SnapshotHost(base)}, nil
+}
+
+// LockHost takes the host lock, which every privileged test and check run
+// holds while it runs; closing the file releases it.
+func LockHost() (*os.File, error) {
 	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "stepbox-host.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
@@ -64,7 +74,7 @@ func StartGuard(base string) (*HostGuard, error) {
 		lock.Close()
 		return nil, fmt.Errorf("locking the host: %w", err)
 	}
-	return &HostGuard{lock: lock, base: base, before: SnapshotHost(base)}, nil
+	return lock, nil
 }
 
 // Finish snapshots the host again, removes stepbox cgroups that appeared,

@@ -32,7 +32,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/sys/unix"
 
 	"github.com/stepbox/stepbox/harness/engine"
 	"github.com/stepbox/stepbox/harness/oci"
@@ -289,13 +288,9 @@ func guarded(tools, test string, t target, timeout time.Duration, base string) (
 // lockHost takes the harness's host lock, which every privileged test
 // holds while it runs, and returns its release.
 func lockHost() (func(), error) {
-	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "stepbox-host.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := engine.LockHost()
 	if err != nil {
 		return nil, err
-	}
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("locking the host: %w", err)
 	}
 	return func() { lock.Close() }, nil
 }
