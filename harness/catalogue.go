@@ -7,7 +7,6 @@ import "fmt"
 // of its exercise.
 type Step struct {
 	N      int
-	Title  string
 	Todos  []Todo // the TODOs of its starter (harness/exercise), none for step 01
 	Checks []Check
 }

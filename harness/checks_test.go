@@ -26,6 +26,12 @@ func TestCatalogueIsWellFormed(t *testing.T) {
 		}
 		assert.NotNil(t, c.Run, c.ID)
 	}
+	for i, s := range Steps {
+		assert.Equal(t, i+1, s.N, "Steps lists step %02d in place %d", s.N, i+1)
+		for _, c := range s.Checks {
+			assert.Equal(t, s.N, c.Step, "check %s is in the file of step %02d", c.ID, s.N)
+		}
+	}
 	root, err := engine.ModuleRoot()
 	require.NoError(t, err)
 	for step := 1; step <= LastStep(); step++ {

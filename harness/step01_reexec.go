@@ -13,7 +13,7 @@ import (
 
 // Step 01: re-exec through /proc/self/exe.
 var step01 = Step{
-	N: 1, Title: "re-exec through /proc/self/exe",
+	N: 1,
 	Checks: []Check{
 		{
 			ID: "cli.args", Step: 1,

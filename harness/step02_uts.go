@@ -6,7 +6,7 @@ import (
 
 // Step 02: UTS namespace.
 var step02 = Step{
-	N: 2, Title: "UTS namespace",
+	N: 2,
 	Todos: []Todo{
 		{Anchor: "flags.SetOutput(io.Discard)", After: true,
 			Text: `the container gets a hostname of its own: accept --hostname NAME (default "container", 1 to 64 bytes, or exit 2), and hand it on to the child.`},

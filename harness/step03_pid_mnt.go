@@ -10,7 +10,7 @@ import (
 
 // Step 03: PID, mount and IPC namespaces.
 var step03 = Step{
-	N: 3, Title: "PID, mount and IPC namespaces",
+	N: 3,
 	Todos: []Todo{
 		{Anchor: "Cloneflags: unix.CLONE_NEWUTS,",
 			Text: "the child also needs PID, mount and IPC namespaces of its own: the command must be PID 1, with its own mount table and IPC objects."},

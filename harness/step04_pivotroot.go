@@ -12,7 +12,7 @@ import (
 
 // Step 04: pivot_root into the rootfs.
 var step04 = Step{
-	N: 4, Title: "pivot_root into the rootfs",
+	N: 4,
 	Todos: []Todo{
 		{Anchor: "flags.SetOutput(io.Discard)", After: true,
 			Text: "accept --rootfs DIR (default ./rootfs), the directory that becomes the container's /, and hand it on to the child."},

@@ -15,7 +15,7 @@ import (
 
 // Step 05: cgroup CPU quota.
 var step05 = Step{
-	N: 5, Title: "cgroup CPU quota",
+	N: 5,
 	Todos: []Todo{
 		{Anchor: "flags.SetOutput(io.Discard)", After: true,
 			Text: "accept --cpus N (default 0.5), the container's CPU quota: a number from 0.01 to the number of CPUs; anything else exits 2 with one line, before anything is created. Hand it on to the child."},

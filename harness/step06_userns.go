@@ -12,7 +12,7 @@ import (
 
 // Step 06: user namespace.
 var step06 = Step{
-	N: 6, Title: "user namespace",
+	N: 6,
 	Todos: []Todo{
 		{Anchor: "flags.SetOutput(io.Discard)", After: true,
 			Text: "accept --uid-map and --gid-map CONTAINER:HOST:SIZE, which host IDs the container's IDs are (by default 0:100000:65536 for root, and for an ordinary user its own ID alone), and hand them on to the child."},

@@ -13,7 +13,7 @@ import (
 
 // Step 07: network namespace, veth pair and bridge.
 var step07 = Step{
-	N: 7, Title: "network namespace, veth pair and bridge",
+	N: 7,
 	Todos: []Todo{
 		{Anchor: "unix.CLONE_NEWIPC,",
 			Text: "the container needs a network namespace of its own: its own interfaces, addresses, routes and ports."},

@@ -18,7 +18,7 @@ import (
 
 // Step 08: overlay: a read-only image under a writable layer per container.
 var step08 = Step{
-	N: 8, Title: "overlay: a read-only image under a writable layer per container",
+	N: 8,
 	Todos: []Todo{
 		{Anchor: "flags.SetOutput(io.Discard)", After: true,
 			Text: "--rootfs is now the image, never written to: accept --state-dir DIR (default /var/lib/stepbox), where each container's writable layer lives, --rm (default true; --rm=false keeps the layer) and --image NAME, an image from the store."},

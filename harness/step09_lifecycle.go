@@ -17,7 +17,7 @@ import (
 
 // Step 09: lifecycle: ids, state, run -d, ps, logs, exec, stop, kill, rm, and an init.
 var step09 = Step{
-	N: 9, Title: "lifecycle: ids, state, run -d, ps, logs, exec, stop, kill, rm, and an init",
+	N: 9,
 	Todos: []Todo{
 		{Anchor: "flags.SetOutput(io.Discard)", After: true,
 			Text: "accept -d (run in the background: print the container's id and return once the command runs, its output going to a log in the container's directory) and --init (default true: PID 1 is a tiny init, the command its child)."},

@@ -14,7 +14,7 @@ import (
 
 // Step 10: security: capabilities, no_new_privs, seccomp, masked and read-only paths, devices.
 var step10 = Step{
-	N: 10, Title: "security: capabilities, no_new_privs, seccomp, masked and read-only paths, devices",
+	N: 10,
 	Todos: []Todo{
 		{Anchor: `flags.StringVar(&cfg.hostname, "hostname"`,
 			Text: "accept --cap-add CAP and --cap-drop CAP (repeatable, comma-separated, names like NET_ADMIN or ALL; an unknown name exits 2) and --read-only, and hand them on to the child."},

@@ -16,7 +16,7 @@ import (
 
 // Step 11: the OCI runtime command line: create, start, state, kill, delete, exec.
 var step11 = Step{
-	N: 11, Title: "the OCI runtime command line: create, start, state, kill, delete, exec",
+	N: 11,
 	Todos: []Todo{
 		{Anchor: "func dispatch(args []string) int {", After: true,
 			Text: "speak the OCI runtime command line too, as runc does, and leave the course's own commands as they are: global flags --root DIR (where containers' state lives), --log FILE and --log-format text|json (every error also goes to the log, as a JSON line {level, msg, time} in json); create [--bundle DIR] [--pid-file F] ID, start ID, state ID (the spec's JSON), kill ID [SIGNAL], delete [--force] ID, exec ID CMD [ARG...]. Read the bundle's config.json with github.com/opencontainers/runtime-spec/specs-go; a relative root.path is the bundle's. A bad bundle or a taken id: one line, a non-zero exit, nothing left behind."},
