@@ -15,11 +15,12 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo env "PATH=$(PATH)" "HOME=$(HOME)")
 STEP_GOALS := $(filter step-%,$(MAKECMDGOALS))
 ONLY_TEST  := $(and $(filter test,$(MAKECMDGOALS)),$(STEP_GOALS))
 
-.PHONY: help deps rootfs test step-% check diff vet fmt clean
+.PHONY: help deps rootfs test golden step-% check diff vet fmt clean
 
 help:
 	@echo "make step-05            a shell inside step 05's container (any step: step-01 .. step-$(lastword $(STEPNUMS)))"
 	@echo "make test               every test (make step-04 test: only step 04's)"
+	@echo "make golden             rewrite the golden transcripts of stepcheck's output that make test compares"
 	@echo "make exercise STEP=04   your own copy of step 04 to write, in workspace/ (then make check/hint/solution STEP=04)"
 	@echo "make check STEP=04      check your copy of step 04 (BIN=path: any binary)"
 	@echo "make hint STEP=04       the next hint for the first failing check"
@@ -61,6 +62,12 @@ vet:
 
 test: deps vet
 	$(GO) test -count=1 -p 1 $(if $(SUDO),-exec '$(SUDO)') $(if $(ONLY_TEST),$(foreach s,$(STEP_GOALS:step-%=%),./$(wildcard steps/$(s)-*)),$(GOPKGS))
+
+# golden rewrites the golden transcripts (harness/testdata/transcripts):
+# what stepcheck prints for every reference step and one known-bad
+# program per step. make test compares them; review the diff, then commit.
+golden: deps
+	$(GO) test -count=1 -p 1 $(if $(SUDO),-exec '$(SUDO)') ./steps/... ./harness -run 'TestStep$$|TestMutantTranscripts' -update
 
 # Without BIN: your copy in workspace/ (make exercise), else the reference.
 check: deps stepcheck-bin

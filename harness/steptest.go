@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,13 +16,36 @@ import (
 // under the host guard.
 func TestStep(t *testing.T, step int) {
 	engine.RequirePrivileged(t)
-	checks, err := StepChecks(step, os.Getenv(StepChecksEnv))
+	which := os.Getenv(StepChecksEnv)
+	checks, err := StepChecks(step, which)
 	require.NoError(t, err)
 	require.NotEmpty(t, checks, "step %02d has no checks to run", step)
 	t.Cleanup(func() { _ = engine.RemoveBuilds() })
 	bin, err := engine.BuildStep(step)
 	require.NoError(t, err, "building step %02d", step)
-	RunChecks(t, bin, step, checks)
+	verdicts := RunChecks(t, bin, step, checks)
+	if which == "" || which == "all" {
+		compareStepTranscript(t, step, verdicts, len(checks))
+	}
+}
+
+// compareStepTranscript compares what stepcheck would print for the
+// reference step with its golden transcript, stepNN.txt, when every
+// check ran (not under a -run that picks some).
+func compareStepTranscript(t *testing.T, step int, verdicts []Verdict, want int) {
+	if len(verdicts) != want {
+		t.Logf("golden transcript not compared: %d of the %d checks ran", len(verdicts), want)
+		return
+	}
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	ts := Transcript{
+		Label:    "the reference steps/" + filepath.Base(dir),
+		Step:     step,
+		Verdicts: verdicts,
+		HintCmd:  fmt.Sprintf("make hint STEP=%02d", step),
+	}
+	CompareGolden(t, fmt.Sprintf("step%02d.txt", step), ts.String())
 }
 
 // StepChecksEnv set to "own" makes a step's test run only the checks of
@@ -56,19 +80,23 @@ func StepChecks(step int, which string) ([]Check, error) {
 }
 
 // RunChecks runs checks against bin as an implementation of step, each as
-// a subtest that fails with the check's line.
-func RunChecks(t *testing.T, bin string, step int, checks []Check) {
+// a subtest that fails with the check's line, and returns the verdicts of
+// those that ran.
+func RunChecks(t *testing.T, bin string, step int, checks []Check) []Verdict {
 	env, err := NewEnv(bin, step)
 	require.NoError(t, err)
 	t.Cleanup(func() { env.Close() })
+	var verdicts []Verdict
 	for _, c := range checks {
 		t.Run(c.ID, func(t *testing.T) {
 			v := Guarded(t, env, c)
+			verdicts = append(verdicts, v)
 			if !v.Pass {
 				t.Error(v.Line())
 			}
 		})
 	}
+	return verdicts
 }
 
 // Guarded runs one check under the host guard; a changed host fails t.

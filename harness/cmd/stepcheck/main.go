@@ -21,7 +21,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 
 	"github.com/stepbox/stepbox/harness"
@@ -143,108 +142,35 @@ func check(stdout, stderr io.Writer, o options) (failed bool, err error) {
 	if t.note != "" {
 		fmt.Fprintln(stderr, t.note)
 	}
-	verdicts, pre, err := runChecks(t.bin, o.step, harness.ChecksUpTo(o.step), false)
+	run, err := harness.CheckAll(t.bin, o.step, harness.ChecksUpTo(o.step), false)
 	if err != nil {
 		return false, err
 	}
 	if o.json {
-		printJSON(stdout, verdicts)
+		printJSON(stdout, run.Verdicts)
 	} else {
-		fmt.Fprintf(stdout, "Checking %s against step %02d:\n", t.label, o.step)
-		if pre != "" {
-			fmt.Fprintf(stdout, "FIRST: %s\n", pre)
-		}
-		for _, v := range verdicts {
-			fmt.Fprintln(stdout, v.Line())
-		}
-		fmt.Fprintln(stdout, summary(verdicts, o))
+		run.Label, run.HintCmd = t.label, hintCommand(o)
+		fmt.Fprint(stdout, run.String())
 	}
-	for _, v := range verdicts {
-		if !v.Pass {
-			return true, nil
-		}
-	}
-	return false, nil
+	return run.Failed(), nil
 }
 
-// runChecks runs checks in order against bin, each under the host guard;
-// a run that changed the host is reported as the failed pseudo-check
-// host.unchanged. With stopAtFailure it stops at the first failure.
-// pre is Env.Preflight's line: why no check could look, if none could.
+// runChecks runs checks in order against bin, each under the host guard
+// (harness.CheckAll); pre is Env.Preflight's line: why no check could
+// look, if none could.
 func runChecks(bin string, step int, checks []harness.Check, stopAtFailure bool) (verdicts []harness.Verdict, pre string, err error) {
-	env, err := harness.NewEnv(bin, step)
-	if err != nil {
-		return nil, "", err
-	}
-	defer env.Close()
-	for _, c := range checks {
-		g, err := engine.StartGuard(env.Base)
-		if err != nil {
-			return nil, "", err
-		}
-		v := env.Verify(c)
-		verdicts = append(verdicts, v)
-		diff := g.Finish()
-		if diff != "" {
-			verdicts = append(verdicts, harness.Verdict{
-				Check: harness.Check{ID: hostUnchanged, Step: c.Step},
-				Outcome: harness.Outcome{Expected: "the host unchanged after " + c.ID, Got: diff,
-					Cause: "clean up everything the runtime creates, also when it fails"},
-			})
-		}
-		if stopAtFailure && (!v.Pass || diff != "") {
-			break
-		}
-	}
-	return verdicts, preflight(env, verdicts), nil
-}
-
-// preflight says why no check could look, when a check failed because the
-// program failed before the probe ran (the standard run is cached, so
-// this usually runs nothing new; when it does, the host guard watches).
-func preflight(env *harness.Env, verdicts []harness.Verdict) string {
-	if !slices.ContainsFunc(verdicts, func(v harness.Verdict) bool { return !v.Pass }) {
-		return ""
-	}
-	g, err := engine.StartGuard(env.Base)
-	if err != nil {
-		return ""
-	}
-	defer g.Finish()
-	return env.Preflight()
+	run, err := harness.CheckAll(bin, step, checks, stopAtFailure)
+	return run.Verdicts, run.First, err
 }
 
 // hostUnchanged is the pseudo-check the host guard fails.
-const hostUnchanged = "host.unchanged"
+const hostUnchanged = harness.HostUnchanged
 
 // summary is the last line of a check run: how many passed, which
 // failing check to fix first (harness.FixOrder), and the command that
 // gives its hints for the same binary.
 func summary(verdicts []harness.Verdict, o options) string {
-	step := o.step
-	passed := 0
-	failing := map[string]bool{}
-	for _, v := range verdicts {
-		if v.Pass {
-			passed++
-		} else {
-			failing[v.ID] = true
-		}
-	}
-	if len(failing) == 0 {
-		return fmt.Sprintf("All %d checks of step %02d pass.", passed, step)
-	}
-	first := hostUnchanged
-	if !failing[hostUnchanged] {
-		for _, c := range harness.FixOrder(step) {
-			if failing[c.ID] {
-				first = c.ID
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("%d of %d checks pass. Fix %s first: `%s` gives its hints one at a time.",
-		passed, len(verdicts), first, hintCommand(o))
+	return harness.Transcript{Step: o.step, Verdicts: verdicts, HintCmd: hintCommand(o)}.Summary()
 }
 
 type jsonVerdict struct {
