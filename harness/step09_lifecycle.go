@@ -483,10 +483,10 @@ if [ -e /proc/$o ]; then echo "not reaped: $(cat /proc/$o/stat)"; else echo reap
 // sent to the runtime reaches it, and its exit status is the runtime's.
 func checkInitSignals(e *Env) Outcome {
 	const script = `trap "exit 42" TERM; echo "pid $$"; while :; do sleep 0.1; done`
-	cgroups := engine.StepboxCgroups()
+	cgroups := e.JailContents()
 	// A command the signal never reaches runs until the timeout kills
 	// the runtime, which then cannot remove its cgroup.
-	defer func() { _ = engine.RemoveCgroupsSince(cgroups) }()
+	defer func() { _ = e.SweepJailSince(cgroups) }()
 	res, err := e.Run(engine.Invocation{Flags: e.RunFlags("--init=true"), Cmd: []string{"/bin/sh", "-c", script}, Timeout: 15 * time.Second,
 		Live: func(pid int, stdout func() string) {
 			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout(), "pid ") && time.Now().Before(deadline); {
@@ -536,7 +536,7 @@ func (s *Session) nothingLeft(id string, before engine.State) Outcome {
 		return fail("the session's state", "a harness error: %v", err)
 	}
 	var left []string
-	if cg := engine.MultisetMinus(engine.StepboxCgroups(), s.CgroupsBefore); len(cg) > 0 {
+	if cg := s.NewCgroups(); len(cg) > 0 {
 		left = append(left, "cgroups "+engine.ShortList(cg, 3))
 	}
 	if m := engine.MultisetMinus(after.Mounts, before.Mounts); len(m) > 0 {

@@ -109,7 +109,7 @@ func StepboxCgroups() []string {
 		}
 		entries, _ := os.ReadDir(m.Point)
 		for _, e := range entries {
-			if e.IsDir() && strings.HasPrefix(e.Name(), CgroupPrefix) && !jailIsOpen(e.Name()) {
+			if e.IsDir() && strings.HasPrefix(e.Name(), CgroupPrefix) && !strings.HasPrefix(e.Name(), jailPrefix) {
 				found = append(found, filepath.Join(m.Point, e.Name()))
 			}
 		}

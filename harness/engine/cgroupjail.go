@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -26,29 +25,6 @@ import (
 
 // jailPrefix names jails: stepbox-jail-<random>, at each hierarchy's root.
 const jailPrefix = "stepbox-jail-"
-
-// openJails are the jails of the Envs still open: the host guard leaves
-// them to their Env.
-var openJails = struct {
-	sync.Mutex
-	names map[string]bool
-}{names: map[string]bool{}}
-
-func jailIsOpen(name string) bool {
-	openJails.Lock()
-	defer openJails.Unlock()
-	return openJails.names[name]
-}
-
-func setJailOpen(name string, open bool) {
-	openJails.Lock()
-	defer openJails.Unlock()
-	if open {
-		openJails.names[name] = true
-	} else {
-		delete(openJails.names, name)
-	}
-}
 
 // CgroupMountPoints are the mount points of every cgroup hierarchy.
 func CgroupMountPoints() []string {
@@ -153,6 +129,17 @@ func (e *Env) SweepJail() (left []string, err error) {
 		}
 	}
 	return left, errors.Join(errs...)
+}
+
+// SweepJailSince removes the cgroups in the jail that were not there
+// before: what a runtime killed mid-way (a crash, a timeout) left. Being
+// in the jail, they are the harness's to remove.
+func (e *Env) SweepJailSince(before []string) error {
+	var errs []error
+	for _, dir := range topLevel(MultisetMinus(e.JailContents(), before)) {
+		errs = append(errs, RemoveCgroup(dir))
+	}
+	return errors.Join(errs...)
 }
 
 // topLevel keeps the directories that are not below another in dirs.

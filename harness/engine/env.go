@@ -49,7 +49,6 @@ func NewEnv(bin string, step int) (*Env, error) {
 		return nil, err
 	}
 	e := &Env{Bin: abs, Step: step, Base: base, scratch: scratch, hostname: "sbx-" + RandomHex(4), jail: jailPrefix + RandomHex(4)}
-	setJailOpen(e.jail, true)
 	if err := os.WriteFile(e.HostMarker(), []byte("host only\n"), 0o644); err != nil {
 		return nil, err
 	}
@@ -59,7 +58,6 @@ func NewEnv(bin string, step int) (*Env, error) {
 // Close removes the scratch space and the cgroup jail.
 func (e *Env) Close() error {
 	_, jailErr := e.SweepJail()
-	setJailOpen(e.jail, false)
 	return errors.Join(jailErr, os.RemoveAll(e.scratch))
 }
 

@@ -161,8 +161,8 @@ func (e *Env) StartSession() (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{Env: e, Dir: res.Dir, Rootfs: res.Rootfs, containers: Layers(e.StateDir()), CgroupsBefore: StepboxCgroups()}
-	s.cmd = sandboxCommand(sandboxSpec{Dir: res.Dir, Witness: filepath.Join(res.Dir, "witness.json"), Session: true})
+	s := &Session{Env: e, Dir: res.Dir, Rootfs: res.Rootfs, containers: Layers(e.StateDir()), jailBefore: e.JailContents()}
+	s.cmd = sandboxCommand(sandboxSpec{Dir: res.Dir, Witness: filepath.Join(res.Dir, "witness.json"), Session: true, CgroupJail: e.jail})
 	s.cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWPID
 	s.cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL // the test died: so does the session, and all in it
 	s.cmd.Stderr = &s.stderr
@@ -182,14 +182,14 @@ func (e *Env) StartSession() (*Session, error) {
 
 // Session is the harness's side of a session sandbox.
 type Session struct {
-	Env           *Env   // the Env whose binary the session runs
-	Dir, Rootfs   string // the session's working directory and rootfs copy
-	cmd           *exec.Cmd
-	in            io.WriteCloser
-	out           *json.Decoder
-	stderr        bytes.Buffer
-	containers    []string // the state dir's containers before the session
-	CgroupsBefore []string // the host's stepbox cgroups before the session
+	Env         *Env   // the Env whose binary the session runs
+	Dir, Rootfs string // the session's working directory and rootfs copy
+	cmd         *exec.Cmd
+	in          io.WriteCloser
+	out         *json.Decoder
+	stderr      bytes.Buffer
+	containers  []string // the state dir's containers before the session
+	jailBefore  []string // the cgroups in the Env's jail before the session
 }
 
 // ask sends one request and reads the answer.
@@ -265,7 +265,7 @@ func (s *Session) Close() error {
 		_ = s.cmd.Process.Kill()
 		<-done
 	}
-	errs := []error{RemoveCgroupsSince(s.CgroupsBefore)}
+	errs := []error{s.Env.SweepJailSince(s.jailBefore)}
 	for _, id := range MultisetMinus(Layers(s.Env.StateDir()), s.containers) {
 		errs = append(errs, os.RemoveAll(filepath.Join(s.Env.StateDir(), "containers", id)))
 	}
@@ -273,12 +273,8 @@ func (s *Session) Close() error {
 	return errors.Join(errs...)
 }
 
-// RemoveCgroupsSince removes the stepbox cgroups that were not there
-// before: what a runtime killed mid-way (a crash, a timeout) left.
-func RemoveCgroupsSince(before []string) error {
-	var errs []error
-	for _, dir := range MultisetMinus(StepboxCgroups(), before) {
-		errs = append(errs, RemoveCgroup(dir))
-	}
-	return errors.Join(errs...)
+// NewCgroups are the cgroups the session's runtimes made, in the Env's
+// jail, that are still there.
+func (s *Session) NewCgroups() []string {
+	return MultisetMinus(s.Env.JailContents(), s.jailBefore)
 }
