@@ -140,15 +140,17 @@ var step11 = Step{
 		},
 		{
 			ID: "oci.exec", Step: 11,
-			Proves: "`exec ID CMD` runs CMD inside the running container (its hostname, root and PID namespace) with exec's stdout and exit status",
+			Proves: "`exec ID CMD` runs CMD inside the running container (its hostname, root, mount and PID namespaces) with exec's stdout and exit status",
 			Hints: [...]string{
-				"A process started by `exec ID` must be inside the container: the container's hostname, root and processes, with exec's stdout and exit status.",
-				"On a locked OS thread, setns(2) into the namespaces of /proc/PID/ns (uts, ipc, net, cgroup, and pid, which applies to the thread's children), then start the process from that thread; put it in the container's cgroup; give it the container's root (chroot into /proc/PID/root) before it execs.",
-				"A Go program is multithreaded, and the kernel refuses setns into a mount or user namespace from a multithreaded process: runc does it in C before the Go runtime starts. setns on an unlocked goroutine changes a random thread.",
+				"A process started by `exec ID` must be inside the container: the container's hostname, root, mounts and processes, with exec's stdout and exit status.",
+				"On a locked OS thread, setns(2) into the namespaces of /proc/PID/ns (uts, ipc, net, cgroup, and pid, which applies to the thread's children), then start the process from that thread; put it in the container's cgroup; in the new process, on its own locked thread, unshare(CLONE_FS) and setns into /proc/PID/ns/mnt, then chroot into /proc/PID/root, before it execs.",
+				"A Go program is multithreaded: the kernel never lets it into a user namespace, and lets a thread into a mount namespace only once unshare(CLONE_FS) has given it its own root and working directory (else EINVAL). runc does both in C before the Go runtime starts. setns on an unlocked goroutine changes a random thread.",
 			},
 			Mutants: []Mutant{
 				{"oci.exec", 11, "starts exec's process in the container's root but in the runtime's own namespaces",
 					[]Edit{{"return joinNamespace(specs.LinuxNamespace{Type: t, Path: theirs})", "return nil", "ociexec.go"}}},
+				{"oci.exec", 11, "chroots exec's process into the container's root but leaves it in the runtime's mount namespace",
+					[]Edit{{"if err := enterMountNamespace(6); err != nil {", "if err := error(nil); err != nil {", "ociexec.go"}}},
 			},
 			Run: checkOCIExec,
 		},
@@ -615,6 +617,11 @@ func checkOCILogJSON(e *Env) Outcome {
 // hostname, its root, its PID namespace (PID 1 is the container's
 // command), with exec's stdout and exit status.
 func checkOCIExec(e *Env) Outcome {
+	// execScript prints what exec's process sees: the hostname, the
+	// rootfs's token, PID 1's command, and mnt-shared when it is in PID
+	// 1's mount namespace.
+	const execScript = `hostname; cat /etc/stepbox-rootfs; tr '\0' ' ' < /proc/1/cmdline; echo; ` +
+		`[ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ] && echo mnt-shared; exit 7`
 	return e.inOCISession(startedScript, nil, func(b *ociBundle) Outcome {
 		if out := b.mustCreate(); !out.Pass {
 			return out
@@ -622,14 +629,14 @@ func checkOCIExec(e *Env) Outcome {
 		if res, _ := b.run("start", b.id); res == nil || res.Exit != 0 || !b.waitFile("/tmp/started", "started") {
 			return fail("the container to start", "it did not")
 		}
-		res, out := b.run("exec", b.id, "/bin/sh", "-c", "hostname; cat /etc/stepbox-rootfs; tr '\\0' ' ' < /proc/1/cmdline; echo; exit 7")
+		res, out := b.run("exec", b.id, "/bin/sh", "-c", execScript)
 		if !out.Pass {
 			return out
 		}
-		want := []string{b.hostname, strings.TrimSpace(b.file(engine.RootfsTokenFile)), "sleep 30"}
+		want := []string{b.hostname, strings.TrimSpace(b.file(engine.RootfsTokenFile)), "sleep 30", "mnt-shared"}
 		for _, w := range want {
 			if !strings.Contains(res.Stdout, w) {
-				return fail(fmt.Sprintf("exec's process to see the container's hostname %q, its root and its command as PID 1", b.hostname),
+				return fail(fmt.Sprintf("exec's process to see the container's hostname %q, its root, its command as PID 1 and to share its mount namespace (mnt-shared)", b.hostname),
 					"%q (missing %q)", res.Stdout, w)
 			}
 		}
