@@ -25,9 +25,9 @@ var step08 = Step{
 		{Anchor: "func dispatch(args []string) int {", After: true,
 			Text: "two new subcommands: `import [--state-dir DIR] FILE NAME` unpacks a tarball into the image store, safely; `layers [--state-dir DIR]` lists the kept layers, one line each starting with the container's id."},
 		{Anchor: "cmd := exec.Command(\"/proc/self/exe\", childArgs(cfg)...)",
-			Text: "the container's root is a copy-on-write overlay: the image below, a writable layer of this container's own above, on the host's disk under the state dir. Writes, deletions and renames inside must never reach the image, nor another container. The layer goes when the container ends, unless kept. When the kernel refuses the layer's directory, say which and what to do, in one line, exit 125. (An ordinary user gets the image read-only, and is told so.)"},
+			Text: "the container's root is a copy-on-write overlay: the image below, a writable layer of this container's own above, on the host's disk under the state dir. Writes, deletions and renames inside must never reach the image, nor another container. The layer goes when the container ends, unless kept. Root in the container writes, chmods and deletes any file of the image, as in docker: the image is the overlay's lower layer through an idmapped mount of the container's user namespace (which exists only once the child does), and what root creates is owned on the host by its mapped id; a kernel that cannot idmap gets one warning line and the image read-only to root, as before. When the kernel refuses the layer's directory, say which and what to do, in one line, exit 125. (An ordinary user gets the image read-only, and is told so.)"},
 		{Anchor: "if err := bindMountRootfs(cfg.rootfs); err != nil {",
-			Text: "the root to pivot into is the overlay the parent prepared, mounted in this mount namespace only."},
+			Text: "the root to pivot into is the overlay the parent prepared once this child's user namespace existed, mounted in this mount namespace only."},
 	},
 	Checks: []Check{
 		{
@@ -44,6 +44,35 @@ var step08 = Step{
 						{"unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep", "unix.MS_BIND|unix.MS_REMOUNT|keep", "overlay.go"}}},
 			},
 			Run: checkImageUnchanged,
+		},
+		{
+			ID: "overlay.root_writes", Step: 8,
+			Proves: "root in the container writes /etc/motd, chmods /etc/passwd and removes /bin/ls, files of the host's root, and the image's checksum is unchanged",
+			Hints: [...]string{
+				"Root in the container must be able to change any file of the image, as in docker, and the image must still not change. Who owns the image's files, as the container's user namespace sees them?",
+				"Make the lower layer an idmapped mount: open_tree(IMAGE, OPEN_TREE_CLONE), mount_setattr(MOUNT_ATTR_IDMAP, userns_fd = the child's /proc/PID/ns/user), move_mount onto IMAGE in a mount namespace of the parent's own (unshare(CLONE_NEWNS) on a locked thread), then fsconfig lowerdir=IMAGE there; the child exists first, so send it the overlay after (SCM_RIGHTS).",
+				"Without the idmap the image's files belong to the host's root, an id the namespace does not map: inside they show as owned by 65534, and root gets `Permission denied` even on /etc/motd, since its capabilities count only over mapped ids. Chowning or chmodding the image on the host would \"fix\" it by changing the image.",
+			},
+			Mutants: []Mutant{
+				{"overlay.root_writes", 8, "never gives the lower layer an idmap",
+					[]Edit{{"Attr_set: unix.MOUNT_ATTR_IDMAP | unix.MOUNT_ATTR_RDONLY", "Attr_set: unix.MOUNT_ATTR_RDONLY", "overlay.go"}}},
+			},
+			Run: checkRootWrites,
+		},
+		{
+			ID: "overlay.mapped_owner", Step: 8,
+			Proves: "files root creates in the container are owned on the host by the ids root is mapped to, never by the host's root",
+			Hints: [...]string{
+				"A file the container's root creates must belong, on the host, to the ids root is mapped to (--uid-map 0:200000:65536 makes it 200000), never to the host's root. Which layer does the idmap belong on?",
+				"Idmap the lower layer (the image) only; the upper directory stays a plain directory, chowned to the owner the image's root shows through the idmap (the mapped root), so overlayfs writes the container's ids to the host's disk as they are.",
+				"An idmap on the upper layer runs the map backwards: the container's root (200000 on the host) writes through it as the host's 0, so what it creates on the host's disk is owned by root, and a setuid-root file made inside is one on the host.",
+			},
+			Mutants: []Mutant{
+				{"overlay.mapped_owner", 8, "idmaps the upper layer instead of the image",
+					[]Edit{{"if err := idmapLayer(image, int(userns.Fd())); err != nil {", "if err := idmapLayer(l.upper, int(userns.Fd())); err != nil {", "overlay.go"},
+						{"if err := os.Chown(l.upper, int(st.Uid), int(st.Gid)); err != nil {", "if err := error(nil); err != nil {", "overlay.go"}}},
+			},
+			Run: checkMappedOwner,
 		},
 		{
 			ID: "overlay.isolated", Step: 8,
@@ -181,6 +210,63 @@ func checkImageUnchanged(e *Env) Outcome {
 	if after := treeSum(res.Rootfs); after != before {
 		return fail("the image's checksum unchanged after the container wrote, deleted and renamed its files",
 			"it changed: the container wrote to the image itself (/data now holds %s)", engine.ShortList(engine.DirNames(filepath.Join(res.Rootfs, "data")), 6))
+	}
+	return pass()
+}
+
+// rootScript changes files of the image that belong to the host's root,
+// then checks inside that each change took.
+const rootScript = `echo hi > /etc/motd && chmod 600 /etc/passwd && rm /bin/ls && echo new > /new &&
+test "$(cat /etc/motd)" = hi && test ! -e /bin/ls && test -f /new`
+
+// checkRootWrites: root writes anywhere, and the image does not change.
+func checkRootWrites(e *Env) Outcome {
+	var before string
+	res, err := e.Run(engine.Invocation{
+		Flags:   e.RunFlags(),
+		Cmd:     []string{"/bin/sh", "-c", rootScript},
+		Prepare: func(rootfs string) error { before = treeSum(rootfs); return nil },
+	})
+	if err != nil {
+		return fail("the container to run", "a harness error: %v", err)
+	}
+	if res.Exit != 0 {
+		return fail("root in the container to write /etc/motd, chmod /etc/passwd, remove /bin/ls and create /new", "%s", res.Describe())
+	}
+	if after := treeSum(res.Rootfs); after != before {
+		return fail("the image's checksum unchanged after root wrote /etc/motd and removed /bin/ls",
+			"it changed: the container wrote to the image itself (its /etc holds %s)", engine.ShortList(engine.DirNames(filepath.Join(res.Rootfs, "etc")), 6))
+	}
+	return pass()
+}
+
+// checkMappedOwner keeps a layer (--rm=false) after root created files
+// in it, and reads their owners on the host, in the layer's upper
+// directory.
+func checkMappedOwner(e *Env) Outcome {
+	before := engine.Layers(e.StateDir())
+	res, err := e.Run(engine.Invocation{Flags: e.mapFlags("--rm=false"), Cmd: []string{"/bin/sh", "-c", "echo new > /new && mkdir /newdir"}})
+	if err != nil {
+		return fail("the container to run", "a harness error: %v", err)
+	}
+	kept := engine.MultisetMinus(engine.Layers(e.StateDir()), before)
+	for _, id := range kept {
+		defer os.RemoveAll(filepath.Join(e.StateDir(), "containers", id))
+	}
+	if res.Exit != 0 || len(kept) != 1 {
+		return fail("root in the container to create /new and /newdir, and with --rm=false one layer kept", "%d layers %v after %s", len(kept), kept, res.Describe())
+	}
+	want := fmt.Sprintf("%d:%d", mapUID, mapGID)
+	for _, name := range []string{"new", "newdir"} {
+		path := filepath.Join(e.StateDir(), "containers", kept[0], "upper", name)
+		var st unix.Stat_t
+		if err := unix.Lstat(path, &st); err != nil {
+			return fail("/"+name+" in the kept layer's upper directory", "%v", err)
+		}
+		if got := fmt.Sprintf("%d:%d", st.Uid, st.Gid); got != want {
+			return fail(fmt.Sprintf("/%s, created by root inside, owned on the host by %s (the mapped root)", name, want),
+				"owned by %s on the host (%s)", got, path)
+		}
 	}
 	return pass()
 }
