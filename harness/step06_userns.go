@@ -86,7 +86,7 @@ var step06 = Step{
 			ID: "userns.no_host_root", Step: 6,
 			Proves: "the container's root cannot write a file of the host's root",
 			Hints: [...]string{
-				"The container's root must not be able to write a file in its rootfs that belongs to the host's root: its power ends where its IDs do.",
+				"The container's root must not be able to write a file that belongs to the host's root (in its rootfs; from step 08, whose image is idmapped to the container, /proc/sys/kernel/core_pattern): its power ends where its IDs do.",
 				"Map the container's 0 to an unprivileged host range, never to the host's 0; as root, keep setgroups allowed (GidMappingsEnableSetgroups) so Credential clears root's supplementary groups.",
 				"Root's supplementary groups survive into the container unless cleared, and still open files of host group 0; mapped to the host's 0, the container keeps real root's power over every host file.",
 			},
@@ -220,15 +220,24 @@ func checkFilesOwned(e *Env) Outcome {
 // checkNoHostRoot: the rootfs's files belong to the host's root. Real
 // root could write them; the container's root, unprivileged outside,
 // must not. The probe only opens the file, it writes nothing.
+// checkNoHostRoot opens a file of the host's root for writing (and
+// writes nothing): a file of the rootfs, or from step 08, where the image
+// is idmapped so that the container's root owns it, a sysctl of the
+// host's (core_pattern names the program the kernel runs, as the host's
+// root, on a crash).
 func checkNoHostRoot(e *Env) Outcome {
-	res, out := e.mappedRun([]string{"report", "--writable", engine.RootfsTokenFile}, nil)
+	file := engine.RootfsTokenFile
+	if e.Has("--state-dir") {
+		file = "/proc/sys/kernel/core_pattern"
+	}
+	res, out := e.mappedRun([]string{"report", "--writable", file}, nil)
 	if res == nil {
 		return out
 	}
 	r := res.Report
-	got := r.Writable[engine.RootfsTokenFile]
+	got := r.Writable[file]
 	if r.UID != 0 || !strings.Contains(got, "permission denied") {
-		return fail(fmt.Sprintf("uid 0 inside, yet refused to write %s, a file of the host's root", engine.RootfsTokenFile),
+		return fail(fmt.Sprintf("uid 0 inside, yet refused to write %s, a file of the host's root", file),
 			"uid %d, opening it for writing: %s", r.UID, got)
 	}
 	return pass()

@@ -135,15 +135,15 @@ func inPrivateMounts(fn func() (*os.File, error)) (*os.File, error) {
 }
 
 // idmapLayer mounts on dir a clone of it seen through the user namespace
-// userns, read-only: its owners are shifted by the namespace's uid_map
-// and gid_map. Only a clone not yet attached may be given an idmap.
+// userns: its owners are shifted by the namespace's uid_map and gid_map.
+// Only a clone not yet attached may be given an idmap.
 func idmapLayer(dir string, userns int) error {
 	tree, err := unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("cannot clone the mount of %q: %w", dir, err)
 	}
 	defer unix.Close(tree)
-	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP | unix.MOUNT_ATTR_RDONLY, Userns_fd: uint64(userns)}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(userns)}
 	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
 		return fmt.Errorf("cannot idmap %q: %w", dir, err)
 	}

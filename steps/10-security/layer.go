@@ -30,6 +30,7 @@ const defaultStateDir = "/var/lib/stepbox"
 // layer is one container's writable layer.
 type layer struct {
 	id, dir, upper, work, merged string
+	socket                       *os.File // the parent's end of the socket the overlay goes through
 }
 
 // newLayer creates a container's layer directories under stateDir. The

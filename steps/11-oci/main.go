@@ -312,7 +312,7 @@ func runContainer(cfg config) (status int, err error) {
 	defer syncWrite.Close()
 	cmd.ExtraFiles = []*os.File{syncRead} // fd 3 in the child, after stdin, stdout, stderr
 	if ovl != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, ovl) // fd 4 (overlayFD): the overlay, to attach
+		cmd.ExtraFiles = append(cmd.ExtraFiles, ovl) // fd 4 (overlayFD): the socket the overlay arrives on
 	}
 	life, err := addLifeFiles(cmd, cfg, layer)
 	if err != nil {
@@ -338,6 +338,12 @@ func runContainer(cfg config) (status int, err error) {
 			killChild(cmd) // a setup failed: the command never ran
 		}
 	}()
+	if layer != nil {
+		// The child's user namespace exists now: the overlay can be idmapped to it.
+		if err := layer.sendOverlay(cfg.rootfs, cmd.Process.Pid); err != nil {
+			return 0, err
+		}
+	}
 
 	if err := host.setUp(cfg, cmd); err != nil {
 		return 0, err
@@ -549,9 +555,10 @@ func insertFlag(args []string, flag string) []string {
 }
 
 // prepareRoot makes the container's root: as root, a layer of its own
-// and the overlay of the image and that layer, which the child attaches
-// as its root. An ordinary user may not create the overlay (see
-// overlay.go): the child then gets the image read-only, and says so.
+// and the socket on which the child receives the overlay of the image
+// and that layer, to attach as its root. An ordinary user may not create
+// the overlay (see overlay.go): the child then gets the image read-only,
+// and says so.
 func prepareRoot(cfg config) (root string, l *layer, ovl *os.File, err error) {
 	if os.Geteuid() != 0 {
 		warn("not root, so no writable layer: the image %s is mounted read-only", cfg.rootfs)
@@ -560,7 +567,7 @@ func prepareRoot(cfg config) (root string, l *layer, ovl *os.File, err error) {
 	if l, err = newLayer(cfg.stateDir, cfg.rootfs); err != nil {
 		return "", nil, nil, err
 	}
-	if ovl, err = createOverlay(cfg.rootfs, l); err != nil {
+	if ovl, err = l.overlaySocket(); err != nil {
 		_ = l.remove()
 		return "", nil, nil, err
 	}
@@ -797,7 +804,7 @@ func makeMountsPrivate() error {
 // image read-only.
 func mountRoot(rootfs string, ovlFD int) error {
 	if ovlFD != 0 {
-		return attachOverlay(os.NewFile(uintptr(ovlFD), "overlay mount"), rootfs)
+		return attachOverlay(os.NewFile(uintptr(ovlFD), "overlay socket"), rootfs)
 	}
 	return bindImageReadOnly(rootfs)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -22,20 +23,149 @@ import (
 // but copying up a file keeps its owner, and the image's files belong to
 // the host's root, an id the namespace does not map, so every copy-up
 // would fail (EOVERFLOW, "value too large for defined data type", even
-// for a new file in /tmp: its directory is copied up first). So the parent, real root, creates the overlay with the new
-// mount API (fsopen, fsconfig, fsmount): the kernel records the
-// credentials of whoever creates it and does copy-ups with them. fsmount
-// returns the mount as a file descriptor, attached nowhere, not in the
-// host's mount table; the child attaches it in its own mount namespace
-// with move_mount. It never appears on the host.
+// for a new file in /tmp: its directory is copied up first). So the
+// parent, real root, creates the overlay with the new mount API (fsopen,
+// fsconfig, fsmount): the kernel records the credentials of whoever
+// creates it and does copy-ups with them. fsmount returns the mount as a
+// file descriptor, attached nowhere, not in the host's mount table; the
+// parent passes it to the child over a socket and the child attaches it
+// in its own mount namespace with move_mount. It never appears on the host.
+//
+// Who owns the image matters too. Its files belong to the host's root,
+// which the container's user namespace does not map: inside they show as
+// owned by "nobody", and the container's root, whose capabilities count
+// only over ids its namespace maps, may not write them (EACCES, even for
+// root). An idmapped mount changes that without touching a byte on disk:
+// the parent clones the image's mount (open_tree), gives the clone the
+// container's user namespace (mount_setattr, MOUNT_ATTR_IDMAP), and every
+// owner read through the clone is shifted by the container's map, so the
+// host's 0 is seen as the host's 100000, the container's root. The overlay
+// takes that clone as its lower layer: root inside owns the image, may
+// write, chmod and delete anything, and each change is copied up, owned by
+// 100000 on the host, into the upper layer. The user namespace exists only
+// once the child does, so the parent makes the overlay after starting the
+// child (its uid_map is written by then) and before releasing it.
 
-// overlayFD is the fd the overlay mount reaches the child on: after
-// stdin, stdout, stderr and the sync pipe (3).
+// overlayFD is the fd of the socket the overlay reaches the child on:
+// after stdin, stdout, stderr and the sync pipe (3).
 const overlayFD = 4
 
-// createOverlay makes the overlay of image (lower) and the layer's upper
-// and work directories, and returns it as a detached mount.
-func createOverlay(image string, l *layer) (*os.File, error) {
+// overlaySocket makes the socket the parent passes the overlay through,
+// once the child exists. It returns the child's end; the layer keeps the
+// parent's.
+func (l *layer) overlaySocket() (*os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the socket to pass the overlay on: %w", err)
+	}
+	l.socket = os.NewFile(uintptr(fds[0]), "overlay socket")
+	return os.NewFile(uintptr(fds[1]), "overlay socket"), nil
+}
+
+// sendOverlay creates the overlay of image and the layer, idmapped to the
+// user namespace of the child pid, and sends it to the child: a file
+// descriptor travels between processes as SCM_RIGHTS on a unix socket.
+func (l *layer) sendOverlay(image string, pid int) error {
+	defer l.socket.Close()
+	ovl, err := createOverlay(image, l, pid)
+	if err != nil {
+		return err
+	}
+	defer ovl.Close() // the child has its own once sent
+	if err := unix.Sendmsg(int(l.socket.Fd()), []byte{0}, unix.UnixRights(int(ovl.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("cannot pass the overlay to the child: %w", err)
+	}
+	return nil
+}
+
+// createOverlay makes the overlay with the image idmapped to the child's
+// user namespace. A kernel or filesystem without idmapped mounts (before
+// Linux 5.19 under overlayfs; tmpfs before 6.3) gets today's overlay,
+// with one line to say the image stays read-only to the container's root.
+func createOverlay(image string, l *layer, pid int) (*os.File, error) {
+	userns, err := os.Open(fmt.Sprintf("/proc/%d/ns/user", pid))
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the container's user namespace: %w", err)
+	}
+	defer userns.Close()
+	ovl, idmapErr := inPrivateMounts(func() (*os.File, error) {
+		if err := idmapLayer(image, int(userns.Fd())); err != nil {
+			return nil, err
+		}
+		return mountOverlay(image, l)
+	})
+	if idmapErr == nil {
+		return ovl, nil
+	}
+	if ovl, err = mountOverlay(image, l); err != nil {
+		return nil, err
+	}
+	warn("the image is not idmapped (%v): its files stay read-only to the container's root", idmapErr)
+	return ovl, nil
+}
+
+// inPrivateMounts runs fn on a thread of its own, in a mount namespace
+// of its own: the idmapped image is mounted there, where the overlay
+// can take it as a layer (Linux before 6.15 takes only a layer in the
+// caller's mount namespace), and vanishes with the thread, never seen
+// by the host. The thread is never unlocked: Go ends it with fn's goroutine.
+func inPrivateMounts(fn func() (*os.File, error)) (*os.File, error) {
+	type result struct {
+		ovl *os.File
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			done <- result{nil, fmt.Errorf("cannot create a mount namespace for the idmapped image: %w", err)}
+			return
+		}
+		// A copy of a shared mount stays shared: cut the link first, so
+		// the idmapped image never propagates back to the host.
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			done <- result{nil, fmt.Errorf("cannot make / a private mount: %w", err)}
+			return
+		}
+		ovl, err := fn()
+		done <- result{ovl, err}
+	}()
+	r := <-done
+	return r.ovl, r.err
+}
+
+// idmapLayer mounts on dir a clone of it seen through the user namespace
+// userns: its owners are shifted by the namespace's uid_map and gid_map.
+// Only a clone not yet attached may be given an idmap.
+func idmapLayer(dir string, userns int) error {
+	tree, err := unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("cannot clone the mount of %q: %w", dir, err)
+	}
+	defer unix.Close(tree)
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(userns)}
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		return fmt.Errorf("cannot idmap %q: %w", dir, err)
+	}
+	if err := unix.MoveMount(tree, "", unix.AT_FDCWD, dir, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("cannot mount the idmapped %q: %w", dir, err)
+	}
+	return nil
+}
+
+// mountOverlay makes the overlay of image (lower) and the layer's upper
+// and work directories, and returns it as a detached mount. The upper
+// directory is the root of the container's /: it gets the owner the
+// image's root has, as the overlay sees it (through the idmap, the
+// container's root), so root inside may create files in / too.
+func mountOverlay(image string, l *layer) (*os.File, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(image, &st); err != nil {
+		return nil, fmt.Errorf("cannot read the owner of image %q: %w", image, err)
+	}
+	if err := os.Chown(l.upper, int(st.Uid), int(st.Gid)); err != nil {
+		return nil, fmt.Errorf("cannot give %q the owner of the image: %w", l.upper, err)
+	}
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open an overlay filesystem context: %w (is the overlay module loaded? modprobe overlay)", err)
@@ -87,15 +217,39 @@ func kernelMessages(fsfd int) string {
 	return strings.Join(lines, "; ")
 }
 
-// attachOverlay mounts the detached overlay on the merged directory, in
-// this mount namespace only. After it, the merged directory is a mount
-// point, which is all pivot_root asks of the new root.
-func attachOverlay(ovl *os.File, merged string) error {
-	defer ovl.Close() // the command must not inherit it
-	if err := unix.MoveMount(int(ovl.Fd()), "", unix.AT_FDCWD, merged, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+// attachOverlay receives the overlay from the parent on sock and mounts
+// it on the merged directory, in this mount namespace only. After it,
+// the merged directory is a mount point, which is all pivot_root asks of
+// the new root.
+func attachOverlay(sock *os.File, merged string) error {
+	defer sock.Close() // the command must not inherit it
+	ovl, err := receiveOverlay(sock)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(ovl)
+	if err := unix.MoveMount(ovl, "", unix.AT_FDCWD, merged, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("cannot attach the overlay on %q: %w", merged, err)
 	}
 	return nil
+}
+
+// receiveOverlay reads the one file descriptor the parent sends.
+func receiveOverlay(sock *os.File) (int, error) {
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("cannot receive the overlay from the parent: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return -1, errors.New("the parent sent no overlay (it reports why)")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return -1, errors.New("the parent sent no overlay (it reports why)")
+	}
+	return fds[0], nil
 }
 
 // bindImageReadOnly is the ordinary user's root: the image itself,
