@@ -65,11 +65,11 @@ var step08 = Step{
 			Hints: [...]string{
 				"A file the container's root creates must belong, on the host, to the ids root is mapped to (--uid-map 0:200000:65536 makes it 200000), never to the host's root. Which layer does the idmap belong on?",
 				"Idmap the lower layer (the image) only; the upper directory stays a plain directory, chowned to the owner the image's root shows through the idmap (the mapped root), so overlayfs writes the container's ids to the host's disk as they are.",
-				"An idmap on the upper layer runs the map backwards: the container's root (200000 on the host) writes through it as the host's 0, so what it creates on the host's disk is owned by root, and a setuid-root file made inside is one on the host.",
+				"An idmap on the layer's directory (upper and work) instead of the image: the overlay's creator, the host's root, has no id in the container's map, so overlayfs cannot make its work directory through it and mounts read-only (`Read-only file system` inside; dmesg: `failed to create directory .../work/work (errno: 75)`). Written through such a map, files would land on the host's disk as the host's root's.",
 			},
 			Mutants: []Mutant{
-				{"overlay.mapped_owner", 8, "idmaps the upper layer instead of the image",
-					[]Edit{{"if err := idmapLayer(image, int(userns.Fd())); err != nil {", "if err := idmapLayer(l.upper, int(userns.Fd())); err != nil {", "overlay.go"},
+				{"overlay.mapped_owner", 8, "idmaps the container's layer (upper and work) instead of the image",
+					[]Edit{{"if err := idmapLayer(image, int(userns.Fd())); err != nil {", "if err := idmapLayer(l.dir, int(userns.Fd())); err != nil {", "overlay.go"},
 						{"if err := os.Chown(l.upper, int(st.Uid), int(st.Gid)); err != nil {", "if err := error(nil); err != nil {", "overlay.go"}}},
 			},
 			Run: checkMappedOwner,
