@@ -189,12 +189,34 @@ const changeScript = `echo x >> /data/a && rm /data/b && mv /data/c /data/d && e
 test "$(cat /data/a)" = "$(printf 'orig\nx')" && test ! -e /data/b && test ! -e /data/c && test -f /data/d && test -d /data/dir`
 
 func checkImageUnchanged(e *Env) Outcome {
+	return changeKeepsImage(e, changeScript, addData,
+		"the container to write, delete and rename files of the image, and see its changes",
+		"the image's checksum unchanged after the container wrote, deleted and renamed its files", "data")
+}
+
+// rootScript changes files of the image that belong to the host's root,
+// then checks inside that each change took.
+const rootScript = `echo hi > /etc/motd && chmod 600 /etc/passwd && rm /bin/ls && echo new > /new &&
+test "$(cat /etc/motd)" = hi && test ! -e /bin/ls && test -f /new`
+
+// checkRootWrites: root writes anywhere, and the image does not change.
+func checkRootWrites(e *Env) Outcome {
+	return changeKeepsImage(e, rootScript, func(string) error { return nil },
+		"root in the container to write /etc/motd, chmod /etc/passwd, remove /bin/ls and create /new",
+		"the image's checksum unchanged after root wrote /etc/motd and removed /bin/ls", "etc")
+}
+
+// changeKeepsImage runs script, which changes the image and checks
+// inside that each change took, on a rootfs that prepare made ready;
+// then the image's checksum on the host must be the one it had before.
+// dir is the image's directory to list when it changed.
+func changeKeepsImage(e *Env, script string, prepare func(rootfs string) error, ran, same, dir string) Outcome {
 	var before string
 	res, err := e.Run(engine.Invocation{
 		Flags: e.RunFlags(),
-		Cmd:   []string{"/bin/sh", "-c", changeScript},
+		Cmd:   []string{"/bin/sh", "-c", script},
 		Prepare: func(rootfs string) error {
-			if err := addData(rootfs); err != nil {
+			if err := prepare(rootfs); err != nil {
 				return err
 			}
 			before = treeSum(rootfs)
@@ -205,37 +227,10 @@ func checkImageUnchanged(e *Env) Outcome {
 		return fail("the container to run", "a harness error: %v", err)
 	}
 	if res.Exit != 0 {
-		return fail("the container to write, delete and rename files of the image, and see its changes", "%s", res.Describe())
+		return fail(ran, "%s", res.Describe())
 	}
 	if after := treeSum(res.Rootfs); after != before {
-		return fail("the image's checksum unchanged after the container wrote, deleted and renamed its files",
-			"it changed: the container wrote to the image itself (/data now holds %s)", engine.ShortList(engine.DirNames(filepath.Join(res.Rootfs, "data")), 6))
-	}
-	return pass()
-}
-
-// rootScript changes files of the image that belong to the host's root,
-// then checks inside that each change took.
-const rootScript = `echo hi > /etc/motd && chmod 600 /etc/passwd && rm /bin/ls && echo new > /new &&
-test "$(cat /etc/motd)" = hi && test ! -e /bin/ls && test -f /new`
-
-// checkRootWrites: root writes anywhere, and the image does not change.
-func checkRootWrites(e *Env) Outcome {
-	var before string
-	res, err := e.Run(engine.Invocation{
-		Flags:   e.RunFlags(),
-		Cmd:     []string{"/bin/sh", "-c", rootScript},
-		Prepare: func(rootfs string) error { before = treeSum(rootfs); return nil },
-	})
-	if err != nil {
-		return fail("the container to run", "a harness error: %v", err)
-	}
-	if res.Exit != 0 {
-		return fail("root in the container to write /etc/motd, chmod /etc/passwd, remove /bin/ls and create /new", "%s", res.Describe())
-	}
-	if after := treeSum(res.Rootfs); after != before {
-		return fail("the image's checksum unchanged after root wrote /etc/motd and removed /bin/ls",
-			"it changed: the container wrote to the image itself (its /etc holds %s)", engine.ShortList(engine.DirNames(filepath.Join(res.Rootfs, "etc")), 6))
+		return fail(same, "it changed: the container wrote to the image itself (/%s now holds %s)", dir, engine.ShortList(engine.DirNames(filepath.Join(res.Rootfs, dir)), 6))
 	}
 	return pass()
 }
