@@ -50,8 +50,24 @@ ifeq ($(ONLY_TEST),)
 	@mkdir -p bin
 	@# static, as the tests build them: step 10 changes every thread's capabilities, which Go can do only without cgo
 	CGO_ENABLED=0 $(GO) build -o bin/step-$* ./$(wildcard steps/$*-*)
-	$(SUDO) bin/step-$* run $(if $(filter-out 01,$*),--hostname container) $(if $(filter-out 01 02 03,$*),--rootfs $(ROOTFS)) /bin/sh
+	$(if $(filter 01 02 03,$*),$(SUDO) bin/step-$* run $(if $(filter-out 01,$*),--hostname container) /bin/sh,@$(call shell_on_rootfs,$*))
 endif
+
+# shell_on_rootfs runs step $(1)'s shell on ./rootfs, then says in one
+# line whether the rootfs changed: from step 08 on, whatever root does
+# inside, it does not.
+define shell_on_rootfs
+before=$$($(rootfs_sum)); status=0; \
+echo '$(SUDO) bin/step-$(1) run --hostname container --rootfs $(ROOTFS) /bin/sh'; \
+$(SUDO) bin/step-$(1) run --hostname container --rootfs $(ROOTFS) /bin/sh || status=$$?; \
+after=$$($(rootfs_sum)); \
+if [ "$$before" = "$$after" ]; then echo "stepbox: $(ROOTFS) is unchanged (sha256 $$after...)"; \
+else echo "stepbox: $(ROOTFS) changed (sha256 $$before... now $$after...): before step 08 the container writes into it"; fi; \
+exit $$status
+endef
+
+# A checksum of the rootfs: every path, mode, owner and content, in order.
+rootfs_sum = $(SUDO) tar --sort=name -C $(ROOTFS) -cf - . | sha256sum | cut -c1-16
 
 # Every package but the learners' copies in workspace/: yours may be half
 # written, and the course's own tests must not depend on it.
