@@ -80,7 +80,7 @@ func (l *layer) sendOverlay(image string, pid int) error {
 
 // createOverlay makes the overlay with the image idmapped to the child's
 // user namespace. A kernel or filesystem without idmapped mounts (before
-// Linux 5.19 under overlayfs; tmpfs before 6.3) gets today's overlay,
+// Linux 5.19 under overlayfs; tmpfs before 6.3) gets the overlay without,
 // with one line to say the image stays read-only to the container's root.
 func createOverlay(image string, l *layer, pid int) (*os.File, error) {
 	userns, err := os.Open(fmt.Sprintf("/proc/%d/ns/user", pid))
