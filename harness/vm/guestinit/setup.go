@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -42,6 +43,9 @@ func setupHost() error {
 		return err
 	}
 	if err := linkApplets(); err != nil {
+		return err
+	}
+	if err := diskTmp(); err != nil {
 		return err
 	}
 	for _, dir := range []string{"/root", "/tmp/cache"} {
@@ -85,4 +89,60 @@ func uptime() float64 {
 		return -1
 	}
 	return v
+}
+
+// diskTmp mounts /tmp, where the tests keep their rootfs copies, on
+// ext4 in a loop device backed by a sparse file in the guest's RAM, as a
+// host's /tmp is on its disk. On this 6.1 kernel ext4 can be idmapped and
+// tmpfs cannot (from 6.3), and step 08 idmaps the image.
+func diskTmp() error {
+	const backing, size = "/tmp.ext4", 1 << 30
+	f, err := os.Create(backing)
+	if err != nil {
+		return fmt.Errorf("/tmp on ext4: %w", err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		return fmt.Errorf("/tmp on ext4: %w", err)
+	}
+	dev, err := attachLoop(f)
+	if err != nil {
+		return fmt.Errorf("/tmp on ext4: %w", err)
+	}
+	if out, err := exec.Command(busyboxPath, "mke2fs", dev).CombinedOutput(); err != nil {
+		return fmt.Errorf("/tmp on ext4: mke2fs %s: %w: %s", dev, err, strings.TrimSpace(string(out)))
+	}
+	if err := os.MkdirAll("/tmp", 0o755); err != nil {
+		return fmt.Errorf("/tmp on ext4: %w", err)
+	}
+	if err := unix.Mount(dev, "/tmp", "ext4", unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("/tmp on ext4: mounting %s: %w", dev, err)
+	}
+	if err := os.Chmod("/tmp", 0o777|os.ModeSticky); err != nil {
+		return fmt.Errorf("/tmp on ext4: %w", err)
+	}
+	return nil
+}
+
+// attachLoop binds a free loop device to f and returns its path.
+func attachLoop(f *os.File) (string, error) {
+	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
+	if err != nil {
+		return "", err
+	}
+	defer ctl.Close()
+	n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
+	if err != nil {
+		return "", fmt.Errorf("LOOP_CTL_GET_FREE: %w", err)
+	}
+	dev := "/dev/loop" + strconv.Itoa(n)
+	loop, err := os.OpenFile(dev, os.O_RDWR, 0)
+	if err != nil {
+		return "", err
+	}
+	defer loop.Close() // the binding outlives the fd
+	if err := unix.IoctlSetInt(int(loop.Fd()), unix.LOOP_SET_FD, int(f.Fd())); err != nil {
+		return "", fmt.Errorf("LOOP_SET_FD on %s: %w", dev, err)
+	}
+	return dev, nil
 }

@@ -24,6 +24,9 @@ var GuestModules = []string{
 	// libcrc32c needs the "crc32c" algorithm, a soft dependency that
 	// names an alias, so its module is listed here.
 	"crc32c_generic", "nf_tables", "nft_chain_nat", "nft_masq",
+	// /tmp on ext4 in a loop device: ext4 can be idmapped on 6.1, tmpfs
+	// only from 6.3 (step 08 idmaps the image).
+	"loop", "ext4",
 }
 
 // Module is one module file to load.
