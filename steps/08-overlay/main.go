@@ -366,8 +366,9 @@ func (h *hostSide) remove(err error) error {
 
 // prepareRoot makes the container's root: as root, a layer of its own
 // and the socket on which the child receives the overlay of the image
-// and that layer, to attach as its root. An ordinary user may not
-// create the overlay (see overlay.go): the child then gets the image read-only, and says so.
+// and that layer, to attach as its root. An ordinary user may not create
+// the overlay (see overlay.go): the child then gets the image read-only,
+// and says so.
 func prepareRoot(cfg config) (root string, l *layer, ovl *os.File, err error) {
 	if os.Geteuid() != 0 {
 		warn("not root, so no writable layer: the image %s is mounted read-only", cfg.rootfs)
