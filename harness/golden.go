@@ -50,6 +50,7 @@ var randomParts = []struct {
 	{regexp.MustCompile(`\boci-[0-9a-f]{8}\b`), "oci-XXXXXXXX"},
 	{regexp.MustCompile(`\b[0-9a-f]{12}\b`), "ID"},
 	{regexp.MustCompile(`\b(cgroup|ipc|mnt|net|pid|user|uts|time):\[\d+\]`), "$1:[N]"},
+	{regexp.MustCompile(`\bfe80::[0-9a-f:]+/64\b`), "fe80::X/64"}, // from a random MAC
 	{regexp.MustCompile(`/tmp/[^\s"':,)]+`), "/tmp/..."},
 }
 
@@ -101,6 +102,9 @@ func GoldenTranscripts() (map[string]string, error) {
 	}
 	all := map[string]string{}
 	for _, e := range entries {
+		if filepath.Ext(e.Name()) != ".txt" {
+			continue
+		}
 		data, err := fs.ReadFile(goldenFS, "testdata/transcripts/"+e.Name())
 		if err != nil {
 			return nil, err

@@ -225,7 +225,7 @@ func runContainer(cfg config) (status int, err error) {
 		defer ovl.Close() // the child has its own copy once started
 		cfg.ovlFD = overlayFD
 	}
-	var host hostSide
+	host := hostSide{layer: layer}
 	defer func() { err = host.remove(err) }()
 	cmd := childCommand(cfg, root)
 	syncRead, syncWrite, err := os.Pipe()
@@ -255,13 +255,6 @@ func runContainer(cfg config) (status int, err error) {
 			killChild(cmd) // a setup failed: the command never ran
 		}
 	}()
-	if layer != nil {
-		// The child's user namespace exists now: the overlay can be idmapped to it.
-		if err := layer.sendOverlay(cfg.rootfs, cmd.Process.Pid); err != nil {
-			return 0, err
-		}
-	}
-
 	if err := host.setUp(cfg, cmd); err != nil {
 		return 0, err
 	}
@@ -317,12 +310,19 @@ func childCommand(cfg config, root string) *exec.Cmd {
 type hostSide struct {
 	network *network // nil until made; the kernel removes it (see network.go)
 	cgroup  *cgroup  // nil until made
+	layer   *layer   // the container's layers, whose overlay goes to the child; nil without
 }
 
 // setUp prepares the host side while the child waits on the sync pipe.
 // The child's Go runtime is starting meanwhile, so this work overlaps
 // with it instead of adding to it.
 func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) (err error) {
+	if h.layer != nil {
+		// The child's user namespace exists now: the overlay can be idmapped to it.
+		if err := h.layer.sendOverlay(cfg.rootfs, cmd.Process.Pid); err != nil {
+			return err
+		}
+	}
 	if h.network, err = connectNetwork(cmd.Process.Pid); err != nil {
 		return err
 	}

@@ -278,7 +278,7 @@ func runContainer(cfg config) (status int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	var host hostSide
+	host := hostSide{layer: layer}
 	started := false // the command runs: a detached container is kept from here on
 	if layer != nil {
 		defer func() {
@@ -329,13 +329,6 @@ func runContainer(cfg config) (status int, err error) {
 			killChild(cmd) // a setup failed: the command never ran
 		}
 	}()
-	if layer != nil {
-		// The child's user namespace exists now: the overlay can be idmapped to it.
-		if err := layer.sendOverlay(cfg.rootfs, cmd.Process.Pid); err != nil {
-			return 0, err
-		}
-	}
-
 	if err := host.setUp(cfg, cmd); err != nil {
 		return 0, err
 	}
@@ -394,6 +387,7 @@ func childCommand(cfg config, root string) *exec.Cmd {
 type hostSide struct {
 	network *network // nil until made; the kernel removes it (see network.go)
 	cgroup  *cgroup  // nil until made
+	layer   *layer   // the container's layers, whose overlay goes to the child; nil without
 	state   *state   // the container's record on disk; nil when not root
 }
 
@@ -401,6 +395,12 @@ type hostSide struct {
 // The child's Go runtime is starting meanwhile, so this work overlaps
 // with it instead of adding to it.
 func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) (err error) {
+	if h.layer != nil {
+		// The child's user namespace exists now: the overlay can be idmapped to it.
+		if err := h.layer.sendOverlay(cfg.rootfs, cmd.Process.Pid); err != nil {
+			return err
+		}
+	}
 	if h.network, err = connectNetwork(cmd.Process.Pid); err != nil {
 		return err
 	}
