@@ -4,19 +4,19 @@
 // loopback and an eth0 cabled to a bridge on the host side, an address of
 // its own and a default route through the bridge's gateway address.
 //
-//	stepbox run [--rootfs DIR] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] CMD [ARG...]
+//	stepbox run [--rootfs DIR] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] [-p HOST_PORT:CONTAINER_PORT[/tcp|udp]]... CMD [ARG...]
 //
 // "run" checks the rootfs and starts a second copy of this same program,
 // /proc/self/exe, as "child" in new user, UTS, PID, mount, IPC and
 // network namespaces, with its uid and gid maps written before it execs.
 // The child waits on a pipe while the parent (as root) cables it to the
-// stepbox0 bridge, configures its eth0, creates a cgroup (an ordinary user
+// stepbox0 bridge, configures its eth0, publishes its ports, creates a cgroup (an ordinary user
 // runs without network or cgroup), sets its CPU quota and moves the
 // child into it; then the child sets the hostname, sets lo up, makes its mounts
 // private, mounts a fresh /proc and a minimal /dev (bound from the
 // host's devices) into the rootfs, pivots into it, detaches the old root
 // and replaces itself with CMD, found inside the rootfs. The parent
-// forwards signals, waits, and removes the cgroup and the network.
+// forwards signals, waits, and removes the cgroup and the published ports.
 package main
 
 import (
@@ -38,7 +38,7 @@ import (
 )
 
 // usage ends the error line when the command line is malformed.
-const usage = "stepbox run [--rootfs DIR] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] CMD [ARG...]"
+const usage = "stepbox run [--rootfs DIR] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] [-p HOST_PORT:CONTAINER_PORT[/tcp|udp]]... CMD [ARG...]"
 
 // Exit statuses, following docker's convention.
 const (
@@ -57,6 +57,7 @@ type config struct {
 	cpus     float64              // the CPU quota, in CPUs (0.5 = half of one CPU)
 	uidMap   syscall.SysProcIDMap // the container's user IDs on the host
 	gidMap   syscall.SysProcIDMap // the container's group IDs on the host
+	ports    ports                // the published ports (the parent's alone: the child has no use for them)
 	command  []string             // the command and its arguments
 }
 
@@ -90,6 +91,8 @@ func parseRun(args []string) (config, error) {
 	cpus := flags.String("cpus", "0.5", "the CPU quota, in CPUs")
 	uidMap := flags.String("uid-map", defaultIDMap(os.Geteuid()), "container uids on the host, CONTAINER:HOST:SIZE")
 	gidMap := flags.String("gid-map", defaultIDMap(os.Getegid()), "container gids on the host, CONTAINER:HOST:SIZE")
+	flags.Var(&cfg.ports, "p", "publish a port, HOST_PORT:CONTAINER_PORT[/tcp|udp]; again for each port")
+	flags.Var(&cfg.ports, "publish", "the same as -p")
 	if err := flags.Parse(args); err != nil {
 		return config{}, withUsage(err)
 	}
@@ -265,7 +268,7 @@ func childCommand(cfg config) *exec.Cmd {
 // remove once the child is gone. Each host-side concern is a field, a
 // call in setUp and one in remove: later steps add theirs here.
 type hostSide struct {
-	network *network // nil until made; the kernel removes it (see network.go)
+	network *network // nil until made; the kernel removes its veth pair (see network.go)
 	cgroup  *cgroup  // nil until made
 }
 
@@ -273,7 +276,7 @@ type hostSide struct {
 // The child's Go runtime is starting meanwhile, so this work overlaps
 // with it instead of adding to it.
 func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) (err error) {
-	if h.network, err = connectNetwork(cmd.Process.Pid); err != nil {
+	if h.network, err = connectNetwork(cmd.Process.Pid, cfg.ports); err != nil {
 		return err
 	}
 	return h.setUpCgroup(cfg, cmd)
@@ -306,6 +309,11 @@ func (h *hostSide) setUpCgroup(cfg config, cmd *exec.Cmd) error {
 // remove takes away what setUp made, also after a half-done setUp. A
 // setup error, if there was one, is the one to report.
 func (h *hostSide) remove(err error) error {
+	if n := h.network; n != nil {
+		if removeErr := n.remove(); removeErr != nil && err == nil {
+			err = removeErr
+		}
+	}
 	if cg := h.cgroup; cg != nil {
 		if removeErr := cg.remove(); removeErr != nil && err == nil {
 			err = removeErr
