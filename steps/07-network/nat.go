@@ -25,7 +25,7 @@ import (
 // They are made through netlink (github.com/google/nftables), as the nft
 // command would make them, without running it.
 var (
-	natTable   = &nftables.Table{Family: nftables.TableFamilyIPv4, Name: "stepbox"}
+	natTable    = &nftables.Table{Family: nftables.TableFamilyIPv4, Name: "stepbox"}
 	postrouting = natChain("postrouting", nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource)
 	prerouting  = natChain("prerouting", nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest)
 	output      = natChain("output", nftables.ChainHookOutput, nftables.ChainPriorityNATDest)
