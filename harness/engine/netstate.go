@@ -28,8 +28,8 @@ func JoinNetns(path string) error {
 }
 
 // netState lists the calling thread's network namespace: links,
-// IPv4 addresses and routes (all tables) and policy rules, one sorted line
-// each. Left out is what the kernel changes on its own while a link
+// IPv4 addresses and routes (all tables), policy rules and nftables
+// (nftstate.go), one sorted line each. Left out is what the kernel changes on its own while a link
 // lives: its operational state, IPv6 link-local addresses and their routes.
 func netState() []string {
 	var lines []string
@@ -57,6 +57,7 @@ func netState() []string {
 	for _, r := range rules {
 		lines = append(lines, "rule "+r.String())
 	}
+	lines = append(lines, nftState()...)
 	slices.Sort(lines)
 	return lines
 }
@@ -81,9 +82,11 @@ func settledNetState(before []string) []string {
 // after containers ran on it: the lines left behind and the lines gone.
 // A bridge may stay, with its addresses and the routes through it, as
 // docker keeps docker0: it is the containers' shared switch, not one
-// container's. Whatever was plugged into it may not.
+// container's. Whatever was plugged into it may not. So may an
+// nftables table made meanwhile, with its chains and rules, but for its
+// dnat rules (nftstate.go).
 func NetLeft(before, after []string) (left, gone []string) {
-	b, a := withoutBridges(before), withoutBridges(after)
+	b, a := withoutBridges(before), withoutKeptTables(before, withoutBridges(after))
 	return MultisetMinus(a, b), MultisetMinus(b, a)
 }
 

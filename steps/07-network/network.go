@@ -68,20 +68,21 @@ func connectNetwork(childPID int, published ports) (*network, error) {
 		return nil, err
 	}
 	n := &network{hostEnd: vethPrefix + hex.EncodeToString(ip)}
-	// On a failure from here on, the runtime kills the child, and the
-	// pair goes with its namespace.
-	if err := addVethPair(n.hostEnd, bridge, childPID); err != nil {
-		return nil, err
-	}
 	if len(published) > 0 {
 		if err := publishPorts(n.hostEnd, ip, published); err != nil {
 			return nil, err
 		}
 		n.published = true
 	}
+	// On a failure from here on, the runtime kills the child, and the
+	// pair goes with its namespace; n goes back all the same, for the
+	// runtime to remove its ports.
+	if err := addVethPair(n.hostEnd, bridge, childPID); err != nil {
+		return n, err
+	}
 	unlock() // the host end's name now holds the address, its rules the ports
 	if err := configureContainerSide(childPID, ip); err != nil {
-		return nil, err
+		return n, err
 	}
 	return n, nil
 }
@@ -138,12 +139,18 @@ func ensureBridge() (netlink.Link, error) {
 
 // remove takes away what the container's network leaves behind once it
 // has exited: the rules of its published ports (the kernel removes its
-// veth pair). Should the runtime die first, the next container to
-// publish a port sweeps them (sweepPortRules).
+// veth pair), under the lock, as another runtime may be sweeping them.
+// Should the runtime die first, the next container to publish a port
+// sweeps them (sweepPortRules).
 func (n *network) remove() error {
 	if !n.published {
 		return nil
 	}
+	unlock, err := lockNetwork()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return unpublishPorts(n.hostEnd)
 }
 
