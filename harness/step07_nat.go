@@ -183,7 +183,11 @@ func checkPorts(e *Env) Outcome {
 		return fail(out.Expected, "%s (%s)", out.Got, res.Describe())
 	}
 	if left := engine.DNATRules(res.Witness.After.Net); len(left) > 0 {
-		return fail("no dnat rule left once the container has exited", "%s", engine.ShortList(left, 3))
+		var where []string
+		for _, rule := range left {
+			where = append(where, strings.Join(strings.Fields(rule)[2:4], " ")) // table and chain
+		}
+		return fail("no dnat rule left once the container has exited", "%d left, in %s", len(left), strings.Join(where, ", "))
 	}
 	if got, err := httpGet(w.outside.Path(), target); err == nil {
 		return fail("nothing to answer on "+target+" once the container has exited", "%q", got)

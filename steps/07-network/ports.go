@@ -109,6 +109,9 @@ func unpublishPorts(hostEnd string) error {
 		return fmt.Errorf("cannot talk to nftables: %w", err)
 	}
 	rules, err := portRules(nft)
+	if errors.Is(err, unix.ENOENT) {
+		return nil // no table: "make net-clean" took the rules with it
+	}
 	if err != nil {
 		return err
 	}

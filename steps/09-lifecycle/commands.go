@@ -196,9 +196,10 @@ func removeCommand(args []string) int {
 }
 
 // removeContainer kills the container if it runs, then removes what its
-// runtime could not if it died first (the cgroup: the state says which;
-// the kernel removed the network with the container's namespace), then
-// the container's directory: state, log and writable layer.
+// runtime could not if it died first (the cgroup and the published ports:
+// the state says which; the kernel removed the veth pair with the
+// container's namespace), then the container's directory: state, log and
+// writable layer.
 func removeContainer(st *state) error {
 	if st.live() {
 		if err := st.signal(unix.SIGKILL); err != nil && st.live() {
@@ -214,6 +215,11 @@ func removeContainer(st *state) error {
 	if st.Status != "exited" { // its runtime died: nobody cleaned up
 		if st.Cgroup != "" {
 			if err := (&cgroup{dir: st.Cgroup}).remove(); err != nil {
+				return err
+			}
+		}
+		if st.HostEnd != "" {
+			if err := (&network{hostEnd: st.HostEnd, published: true}).remove(); err != nil {
 				return err
 			}
 		}

@@ -7,7 +7,7 @@
 // signals to the command, reaps orphaned zombies and exits with the
 // command's status.
 //
-//	stepbox run [-d] [--init=false] [--rootfs DIR | --image NAME] [--state-dir DIR] [--rm=false] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] CMD [ARG...]
+//	stepbox run [-d] [--init=false] [--rootfs DIR | --image NAME] [--state-dir DIR] [--rm=false] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] [-p HOST_PORT:CONTAINER_PORT[/tcp|udp]]... CMD [ARG...]
 //	stepbox ps | logs ID | exec ID CMD [ARG...] | stop [-t SECONDS] ID | kill ID [SIGNAL] | rm [-f] ID   (each with [--state-dir DIR])
 //	stepbox import [--state-dir DIR] FILE NAME
 //	stepbox layers [--state-dir DIR]
@@ -50,7 +50,7 @@ import (
 )
 
 // usage ends the error line when the command line is malformed.
-const usage = "stepbox run [-d] [--init=false] [--rootfs DIR | --image NAME] [--state-dir DIR] [--rm=false] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] CMD [ARG...]" +
+const usage = "stepbox run [-d] [--init=false] [--rootfs DIR | --image NAME] [--state-dir DIR] [--rm=false] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] [-p HOST_PORT:CONTAINER_PORT[/tcp|udp]]... CMD [ARG...]" +
 	" | stepbox ps | logs ID | exec ID CMD [ARG...] | stop [-t SECONDS] ID | kill ID [SIGNAL] | rm [-f] ID" +
 	" | stepbox import [--state-dir DIR] FILE NAME | stepbox layers [--state-dir DIR]"
 
@@ -80,6 +80,7 @@ type config struct {
 	cpus     float64              // the CPU quota, in CPUs (0.5 = half of one CPU)
 	uidMap   syscall.SysProcIDMap // the container's user IDs on the host
 	gidMap   syscall.SysProcIDMap // the container's group IDs on the host
+	ports    ports                // the published ports (the parent's alone: the child has no use for them)
 	command  []string             // the command and its arguments
 }
 
@@ -138,6 +139,8 @@ func parseRun(args []string) (config, error) {
 	cpus := flags.String("cpus", "0.5", "the CPU quota, in CPUs")
 	uidMap := flags.String("uid-map", defaultIDMap(os.Geteuid()), "container uids on the host, CONTAINER:HOST:SIZE")
 	gidMap := flags.String("gid-map", defaultIDMap(os.Getegid()), "container gids on the host, CONTAINER:HOST:SIZE")
+	flags.Var(&cfg.ports, "p", "publish a port, HOST_PORT:CONTAINER_PORT[/tcp|udp]; again for each port")
+	flags.Var(&cfg.ports, "publish", "the same as -p")
 	if err := flags.Parse(args); err != nil {
 		return config{}, withUsage(err)
 	}
@@ -389,7 +392,7 @@ func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) (err error) {
 			return err
 		}
 	}
-	if h.network, err = connectNetwork(cmd.Process.Pid); err != nil {
+	if h.network, err = connectNetwork(cmd.Process.Pid, cfg.ports); err != nil {
 		return err
 	}
 	if err := h.setUpCgroup(cfg, cmd); err != nil {
@@ -438,6 +441,11 @@ func (h *hostSide) recordRunning(cmd *exec.Cmd) error {
 // remove takes away what setUp made, also after a half-done setUp. A
 // setup error, if there was one, is the one to report.
 func (h *hostSide) remove(err error) error {
+	if n := h.network; n != nil {
+		if removeErr := n.remove(); removeErr != nil && err == nil {
+			err = removeErr
+		}
+	}
 	if cg := h.cgroup; cg != nil {
 		if removeErr := cg.remove(); removeErr != nil && err == nil {
 			err = removeErr

@@ -40,16 +40,18 @@ var gateway = net.IPv4(10, 88, 0, 1).To4() // the bridge's address
 // namespace, once the container's last process has exited. The bridge
 // stays, ready for the next container, as docker's docker0 does.
 type network struct {
-	hostEnd string // the host end of the veth pair; "" when there is none
+	hostEnd   string // the host end of the veth pair; "" when there is none
+	published bool   // it has published ports, whose rules remove takes away
 }
 
 // connectNetwork gives the child (still waiting on the sync pipe) an
 // eth0 with an address of its own, cabled to the bridge. Only root can
 // add interfaces to the host side: an ordinary user's container keeps
-// loopback alone (rootless runtimes use slirp4netns or pasta instead).
-func connectNetwork(childPID int) (*network, error) {
+// loopback alone (rootless runtimes use slirp4netns or pasta instead),
+// and publishes no port.
+func connectNetwork(childPID int, published ports) (*network, error) {
 	if os.Geteuid() != 0 {
-		warn("not root, so no network: the container has loopback only")
+		warn("not root, so no network: the container has loopback only%s", notPublished(published))
 		return &network{}, nil
 	}
 	unlock, err := lockNetwork()
@@ -66,14 +68,21 @@ func connectNetwork(childPID int) (*network, error) {
 		return nil, err
 	}
 	n := &network{hostEnd: vethPrefix + hex.EncodeToString(ip)}
-	// On a failure from here on, the runtime kills the child, and the
-	// pair goes with its namespace.
-	if err := addVethPair(n.hostEnd, bridge, childPID); err != nil {
-		return nil, err
+	if len(published) > 0 {
+		if err := publishPorts(n.hostEnd, ip, published); err != nil {
+			return nil, err
+		}
+		n.published = true
 	}
-	unlock() // the host end's name now holds the address
+	// On a failure from here on, the runtime kills the child, and the
+	// pair goes with its namespace; n goes back all the same, for the
+	// runtime to remove its ports.
+	if err := addVethPair(n.hostEnd, bridge, childPID); err != nil {
+		return n, err
+	}
+	unlock() // the host end's name now holds the address, its rules the ports
 	if err := configureContainerSide(childPID, ip); err != nil {
-		return nil, err
+		return n, err
 	}
 	return n, nil
 }
@@ -102,8 +111,9 @@ func lockNetwork() (unlock func(), err error) {
 // ensureBridge finds stepbox0, or creates it with the gateway address, and
 // sets it up. The first container creates it; the others plug into it,
 // and it stays when they are gone: creating and deleting a bridge costs
-// tens of milliseconds (see "Why it is fast"). "make net-clean" removes
-// it.
+// tens of milliseconds (see "Why it is fast"). With the bridge comes
+// the table of nftables rules for NAT (nat.go). "make net-clean" removes
+// both.
 func ensureBridge() (netlink.Link, error) {
 	if bridge, err := netlink.LinkByName(bridgeName); err == nil {
 		return bridge, nil
@@ -120,7 +130,36 @@ func ensureBridge() (netlink.Link, error) {
 		_ = netlink.LinkDel(bridge)
 		return nil, fmt.Errorf("cannot set bridge %s up: %w", bridgeName, err)
 	}
+	if err := enableNAT(); err != nil {
+		_ = netlink.LinkDel(bridge)
+		return nil, err
+	}
 	return bridge, nil
+}
+
+// remove takes away what the container's network leaves behind once it
+// has exited: the rules of its published ports (the kernel removes its
+// veth pair), under the lock, as another runtime may be sweeping them.
+// Should the runtime die first, the next container to publish a port
+// sweeps them (sweepPortRules).
+func (n *network) remove() error {
+	if !n.published {
+		return nil
+	}
+	unlock, err := lockNetwork()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return unpublishPorts(n.hostEnd)
+}
+
+// notPublished ends the not-root warning when -p was given.
+func notPublished(published ports) string {
+	if len(published) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", and publishes no port (-p %v)", published)
 }
 
 // addGatewayAddress gives the bridge the gateway address: the host side's

@@ -13,7 +13,7 @@
 // of their own on disk, so separate invocations can manage them, and
 // PID 1 of each container is a tiny init.
 //
-//	stepbox run [-d] [--init=false] [--rootfs DIR | --image NAME] [--state-dir DIR] [--rm=false] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] [--cap-add CAP] [--cap-drop CAP] [--read-only] CMD [ARG...]
+//	stepbox run [-d] [--init=false] [--rootfs DIR | --image NAME] [--state-dir DIR] [--rm=false] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] [--cap-add CAP] [--cap-drop CAP] [--read-only] [-p HOST_PORT:CONTAINER_PORT[/tcp|udp]]... CMD [ARG...]
 //	stepbox ps | logs ID | exec ID CMD [ARG...] | stop [-t SECONDS] ID | kill ID [SIGNAL] | rm [-f] ID   (each with [--state-dir DIR])
 //	stepbox import [--state-dir DIR] FILE NAME
 //	stepbox layers [--state-dir DIR]
@@ -56,7 +56,7 @@ import (
 )
 
 // usage ends the error line when the command line is malformed.
-const usage = "stepbox run [-d] [--init=false] [--rootfs DIR | --image NAME] [--state-dir DIR] [--rm=false] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] [--cap-add CAP] [--cap-drop CAP] [--read-only] CMD [ARG...]" +
+const usage = "stepbox run [-d] [--init=false] [--rootfs DIR | --image NAME] [--state-dir DIR] [--rm=false] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] [--cap-add CAP] [--cap-drop CAP] [--read-only] [-p HOST_PORT:CONTAINER_PORT[/tcp|udp]]... CMD [ARG...]" +
 	" | stepbox ps | logs ID | exec ID CMD [ARG...] | stop [-t SECONDS] ID | kill ID [SIGNAL] | rm [-f] ID" +
 	" | stepbox import [--state-dir DIR] FILE NAME | stepbox layers [--state-dir DIR]"
 
@@ -89,6 +89,7 @@ type config struct {
 	capAdd   capList              // capabilities to keep beyond the defaults (--cap-add)
 	capDrop  capList              // default capabilities to drop (--cap-drop)
 	readOnly bool                 // the container's root takes no writes (--read-only)
+	ports    ports                // the published ports (the parent's alone: the child has no use for them)
 	command  []string             // the command and its arguments
 }
 
@@ -147,6 +148,8 @@ func parseRun(args []string) (config, error) {
 	cpus := flags.String("cpus", "0.5", "the CPU quota, in CPUs")
 	uidMap := flags.String("uid-map", defaultIDMap(os.Geteuid()), "container uids on the host, CONTAINER:HOST:SIZE")
 	gidMap := flags.String("gid-map", defaultIDMap(os.Getegid()), "container gids on the host, CONTAINER:HOST:SIZE")
+	flags.Var(&cfg.ports, "p", "publish a port, HOST_PORT:CONTAINER_PORT[/tcp|udp]; again for each port")
+	flags.Var(&cfg.ports, "publish", "the same as -p")
 	flags.Var(&cfg.capAdd, "cap-add", "a capability to keep beyond the defaults (NET_ADMIN, ALL); repeatable")
 	flags.Var(&cfg.capDrop, "cap-drop", "a default capability to drop (NET_RAW, ALL); repeatable")
 	flags.BoolVar(&cfg.readOnly, "read-only", false, "make the container's root read-only")
@@ -401,7 +404,7 @@ func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) (err error) {
 			return err
 		}
 	}
-	if h.network, err = connectNetwork(cmd.Process.Pid); err != nil {
+	if h.network, err = connectNetwork(cmd.Process.Pid, cfg.ports); err != nil {
 		return err
 	}
 	if err := h.setUpCgroup(cfg, cmd); err != nil {
@@ -450,6 +453,11 @@ func (h *hostSide) recordRunning(cmd *exec.Cmd) error {
 // remove takes away what setUp made, also after a half-done setUp. A
 // setup error, if there was one, is the one to report.
 func (h *hostSide) remove(err error) error {
+	if n := h.network; n != nil {
+		if removeErr := n.remove(); removeErr != nil && err == nil {
+			err = removeErr
+		}
+	}
 	if cg := h.cgroup; cg != nil {
 		if removeErr := cg.remove(); removeErr != nil && err == nil {
 			err = removeErr
