@@ -20,10 +20,12 @@ var GuestModules = []string{
 	// The netlink library opens NETLINK_XFRM and NETLINK_NETFILTER
 	// sockets in every handle: without these, "protocol not supported".
 	"xfrm_user", "nfnetlink",
-	// nftables NAT (masquerade), for the network step's exercises.
-	// libcrc32c needs the "crc32c" algorithm, a soft dependency that
-	// names an alias, so its module is listed here.
-	"crc32c_generic", "nf_tables", "nft_chain_nat", "nft_masq",
+	// nftables NAT from step 07: masquerade for the way out, dnat on
+	// "fib daddr type local" for published ports (nf_nat, nf_conntrack
+	// and nft_fib come as their dependencies). libcrc32c needs the
+	// "crc32c" algorithm, a soft dependency that names an alias, so its
+	// module is listed here.
+	"crc32c_generic", "nf_tables", "nft_chain_nat", "nft_masq", "nft_nat", "nft_fib_ipv4",
 	// /tmp on ext4 in a loop device: ext4 can be idmapped on 6.1, tmpfs
 	// only from 6.3 (step 08 idmaps the image).
 	"loop", "ext4",

@@ -40,6 +40,8 @@ func resolveGuestModules(t *testing.T, arch string) {
 	assert.Less(t, slices.Index(names, "crc32c_generic"), slices.Index(names, "libcrc32c"), "libcrc32c's soft dependency first")
 	assert.Less(t, slices.Index(names, "libcrc32c"), slices.Index(names, "nf_tables"))
 	assert.Less(t, slices.Index(names, "nf_conntrack"), slices.Index(names, "nft_masq"))
+	assert.Less(t, slices.Index(names, "nf_nat"), slices.Index(names, "nft_nat"))
+	assert.Less(t, slices.Index(names, "nft_fib"), slices.Index(names, "nft_fib_ipv4"), "published ports match fib daddr type local")
 	assert.Less(t, slices.Index(names, "jbd2"), slices.Index(names, "ext4"))
 	_, err = ResolveModules(k.Modules, []string{"no_such_module"})
 	assert.ErrorContains(t, err, "no_such_module")
