@@ -145,6 +145,9 @@ func checkNAT(e *Env) Outcome {
 	if res.Report == nil {
 		return fail("the container's report", "none: %s", res.Describe())
 	}
+	if ns := res.Report.Namespaces["net"]; ns == "" || ns == res.Witness.Namespaces["net"] {
+		return fail("the container in a network namespace of its own, behind the host side", "it is in the host side's, %s", ns)
+	}
 	if got := res.Report.Connected[server]; got != "ok" {
 		return fail("the container to exchange a token over TCP with a server outside the host side, at "+server, "%s", got)
 	}
