@@ -8,8 +8,8 @@ import "os"
 type State struct {
 	Hostname string   `json:"hostname"`
 	Mounts   []string `json:"mounts"` // "mount-point fstype source", sorted
-	// Net is, in a sandbox, its links, addresses, routes and rules
-	// (netState); on the host, the names of its network interfaces.
+	// Net is, in a sandbox, its links, addresses, routes, rules and
+	// nftables (netState); on the host, the names of its network interfaces.
 	Net []string `json:"net"`
 	// The host guard's alone: cgroup directories named stepbox-* (not
 	// an open Env's jail), and the shared base rootfs ("path mode size").
