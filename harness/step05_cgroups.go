@@ -315,12 +315,8 @@ func checkCgroupsSeparate(e *Env) Outcome {
 func checkBadCPUs(e *Env) Outcome {
 	// A refusal means something only from a binary that takes a good
 	// value: one with no --cpus at all exits 2 for every value too.
-	res, err := e.Run(engine.Invocation{Flags: e.RunFlags("--cpus", "0.5"), Probe: []string{"exit", "0"}})
-	if err != nil {
-		return fail("the binary to run", "a harness error: %v", err)
-	}
-	if res.Exit != 0 {
-		return fail("--cpus 0.5 accepted (the command run, exit status 0)", "%s", res.Describe())
+	if out := e.takes("--cpus", "0.5"); !out.Pass {
+		return out
 	}
 	before := e.JailContents()
 	for _, value := range []string{"abc", "0", "-1", "100000", "NaN"} {
@@ -336,6 +332,18 @@ func checkBadCPUs(e *Env) Outcome {
 	// Any name: the jail holds whatever the runtime made.
 	if left := engine.MultisetMinus(e.JailContents(), before); len(left) > 0 {
 		return fail("no cgroup made for a refused --cpus", "%s left behind", strings.Join(left, ", "))
+	}
+	return pass()
+}
+
+// takes: the binary runs a command with flag set to a good value.
+func (e *Env) takes(flag, value string) Outcome {
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags(flag, value), Probe: []string{"exit", "0"}})
+	if err != nil {
+		return fail("the binary to run", "a harness error: %v", err)
+	}
+	if res.Exit != 0 {
+		return fail(flag+" "+value+" accepted (the command run, exit status 0)", "%s", res.Describe())
 	}
 	return pass()
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/nftables"
@@ -80,19 +81,14 @@ func ruleLine(c *nftables.Chain, r *nftables.Rule) string {
 func withoutKeptTables(before, lines []string) []string {
 	had := map[string]bool{}
 	for _, line := range before {
-		if f := strings.Fields(line); len(f) >= 3 && f[0] == "nft" && f[1] == "table" {
-			had[f[2]] = true
+		if name, ok := strings.CutPrefix(line, "nft table "); ok {
+			had[name] = true
 		}
 	}
-	var out []string
-	for _, line := range lines {
+	return slices.DeleteFunc(slices.Clone(lines), func(line string) bool {
 		f := strings.Fields(line)
-		if len(f) >= 3 && f[0] == "nft" && f[1] != "dnat" && !had[f[2]] {
-			continue
-		}
-		out = append(out, line)
-	}
-	return out
+		return len(f) >= 3 && f[0] == "nft" && f[1] != "dnat" && !had[f[2]]
+	})
 }
 
 // DNATRules are the dnat rules of a listing: published ports.
