@@ -3,9 +3,7 @@ package harness
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -74,12 +72,12 @@ func TestFaultSignalsForwarded(t *testing.T) {
 // and the runtime live on.
 func TestFaultCtrlCReachesShell(t *testing.T) {
 	env := step05Env(t)
-	master, slave, err := openPTY()
+	master, slave, err := engine.OpenPTY()
 	require.NoError(t, err)
 	defer master.Close()
 	defer slave.Close()
-	term := &terminalLog{}
-	go term.copyFrom(master)
+	term := &engine.TerminalLog{}
+	go term.CopyFrom(master)
 
 	underGuard(t, env, func() {
 		res, err := env.Run(engine.Invocation{
@@ -193,54 +191,4 @@ func assertOneErrorLine(t *testing.T, res *engine.Result, parts ...string) {
 	for _, p := range parts {
 		assert.Contains(t, stderr, p)
 	}
-}
-
-// openPTY opens a pseudo-terminal pair: /dev/ptmx, unlocked, and its
-// slave /dev/pts/N.
-func openPTY() (master, slave *os.File, err error) {
-	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fd := int(master.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		master.Close()
-		return nil, nil, err
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		master.Close()
-		return nil, nil, err
-	}
-	slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		master.Close()
-		return nil, nil, err
-	}
-	return master, slave, nil
-}
-
-// terminalLog collects what a pty's master end reads.
-type terminalLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *terminalLog) copyFrom(f *os.File) {
-	b := make([]byte, 4096)
-	for {
-		n, err := f.Read(b)
-		l.mu.Lock()
-		l.buf.Write(b[:n])
-		l.mu.Unlock()
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (l *terminalLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

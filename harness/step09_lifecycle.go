@@ -67,9 +67,45 @@ var step09 = Step{
 			},
 			Mutants: []Mutant{
 				{"life.exec", 9, "starts exec's command with the init's own stdio instead of the files exec sent",
-					[]Edit{{"pid, err := startProcess(path, req.Command, files, true)", "pid, err := startProcess(path, req.Command, []uintptr{0, 1, 2}, true)", "exec.go"}}},
+					[]Edit{{"pid, err := startProcess(path, req.Command, files, execSession(req.TTY))", "pid, err := startProcess(path, req.Command, []uintptr{0, 1, 2}, execSession(req.TTY))", "exec.go"}}},
 			},
 			Run: checkExecInside,
+		},
+		{
+			ID: "life.exec_tty", Step: 9,
+			Proves: "`exec -t` gives the command a pty of its own: a session leader with it as controlling terminal, the client's window size, followed on SIGWINCH, and Ctrl-C typed reaches the command as SIGINT (exit 130) while the container runs on",
+			Hints: [...]string{
+				"With -t the command needs a terminal of its own, not exec's pipes or exec's terminal: where does a new terminal come from, whose terminal must it be, and who turns Ctrl-C into SIGINT?",
+				"Open /dev/ptmx (unlock it with TIOCSPTLCK, name its slave with TIOCGPTN), send the slave as the command's three fds, start it with Setsid and Setctty (TIOCSCTTY); put exec's own terminal in raw mode (TCSETS), copy stdin to the master and the master to stdout, and copy the size (TIOCGWINSZ, TIOCSWINSZ) at the start and on each SIGWINCH.",
+				"Without setsid and TIOCSCTTY the pty is nobody's controlling terminal, so the 0x03 of Ctrl-C is just a byte; without raw mode exec's own terminal turns Ctrl-C into a SIGINT for exec; a size set once and never again leaves full-screen programs drawing at the old size.",
+			},
+			Mutants: []Mutant{
+				{"life.exec_tty", 9, "ignores -t: the command gets exec's own stdio, no pty of its own",
+					[]Edit{{"return execWithTerminal(st, cfg.args[1:]) // tty.go", "_ = execWithTerminal // tty.go", "exec.go"}}},
+				{"life.exec_tty", 9, "starts the command in a session of its own but never makes the pty its controlling terminal",
+					[]Edit{{"return &syscall.SysProcAttr{Setsid: true, Setctty: tty}", "return &syscall.SysProcAttr{Setsid: true, Setctty: tty && false}", "exec.go"}}},
+				{"life.exec_tty", 9, "never sets the pty's size",
+					[]Edit{{"_ = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, ws)", "_, _ = fd, ws", "tty.go"}}},
+				{"life.exec_tty", 9, "sets the pty's size at the start, then ignores SIGWINCH",
+					[]Edit{{"signal.Notify(winch, unix.SIGWINCH)", "_ = unix.SIGWINCH", "tty.go"}}},
+			},
+			Run: checkExecTTY,
+		},
+		{
+			ID: "life.logs_follow", Step: 9,
+			Proves: "`logs -f` prints the log so far, then the lines written after it started, and exits 0 by itself soon after the container ends",
+			Hints: [...]string{
+				"logs -f must keep printing what the container writes after it started, and know when to stop: what tells it the container has ended?",
+				"After copying the log, loop: copy whatever is new (a read at the end of the file returns 0 bytes at once), then read state.json as ps does; once it says exited, its runtime is gone or the directory is gone, copy the rest and exit 0. Sleep a little between rounds (or wait with inotify).",
+				"Stopping at the end of the file is plain logs; waiting for more bytes without ever looking at the state follows a dead container forever; deciding it ended after the last copy loses what it wrote just before the end.",
+			},
+			Mutants: []Mutant{
+				{"life.logs_follow", 9, "ignores -f: prints the log so far and exits",
+					[]Edit{{"if err == nil && follow {", "if err == nil && follow && false {", "commands.go"}}},
+				{"life.logs_follow", 9, "follows forever: never notices that the container ended",
+					[]Edit{{"if ended {", "if ended && false {", "logs.go"}}},
+			},
+			Run: checkLogsFollow,
 		},
 		{
 			ID: "life.stop_graceful", Step: 9,
@@ -142,6 +178,20 @@ var step09 = Step{
 			Run: checkRmClean,
 		},
 		{
+			ID: "life.rm_detached", Step: 9,
+			Proves: "`run -d --rm` removes the container when its command ends: no ps line, no state directory, no cgroup, mount or network left",
+			Hints: [...]string{
+				"run -d keeps a container until rm, as docker does; with --rm it must go by itself when it ends, as a foreground --rm one does: who is there when it ends?",
+				"The background runtime waits for the container: after removing the cgroup and the network it removes STATE/containers/ID (state, log, layer) when --rm was given, instead of recording exited. A flag's default cannot tell `-d` from `-d --rm`: flag.FlagSet.Visit lists the flags actually set.",
+				"With a --rm that defaults to true for the foreground, -d must not take that default (it would remove every detached container at its end, logs and all); but an explicit --rm with -d must not be ignored either.",
+			},
+			Mutants: []Mutant{
+				{"life.rm_detached", 9, "run -d ignores --rm and keeps the container",
+					[]Edit{{"if cfg.detach && !flagGiven(flags, \"rm\") {", "if cfg.detach {", "main.go"}}},
+			},
+			Run: checkRmDetached,
+		},
+		{
 			ID: "life.crashed", Step: 9,
 			Proves: "a runtime SIGKILLed while its container runs leaves a state `ps` shows as not running, and `rm` cleans up its cgroup, network and directory",
 			Hints: [...]string{
@@ -157,7 +207,7 @@ var step09 = Step{
 		},
 		{
 			ID: "life.bad_input", Step: 9,
-			Proves: "an unknown id, a bad signal name, or rm of a running container without -f: one line on stderr, exit 125 (2 for the signal), and the container runs on",
+			Proves: "an unknown id, a bad signal name, `exec -t` without a terminal on stdin, or rm of a running container without -f: one line on stderr, exit 125 (2 for the signal), and the container runs on",
 			Hints: [...]string{
 				"Each lifecycle command gets an id, maybe a signal, maybe -f: every bad one must get one clear line and the documented status, and change nothing.",
 				"Find the container (exact id or unique prefix; anything but hex is no id, never a path) before acting: not found is 125; parse the signal with unix.SignalNum (TERM, SIGTERM or a number), 2 if it does not parse; rm of a running container without -f is 125.",
@@ -213,7 +263,12 @@ var idPattern = regexp.MustCompile(`^[0-9a-zA-Z_.-]{1,64}$`)
 // detach starts a detached container running script with sh, with the
 // init (the default), and returns its id.
 func (s *Session) detach(script string) (string, Outcome) {
-	args := append(append([]string{"run", "-d", "--state-dir", s.Env.StateDir()}, s.Env.RunFlags()...), "/bin/sh", "-c", script)
+	return s.detachWith(nil, script)
+}
+
+// detachWith is detach with more run flags.
+func (s *Session) detachWith(flags []string, script string) (string, Outcome) {
+	args := append(append([]string{"run", "-d", "--state-dir", s.Env.StateDir()}, s.Env.RunFlags(flags...)...), "/bin/sh", "-c", script)
 	res, err := s.Run(args...)
 	if err != nil {
 		return "", fail("`run -d` to run", "a harness error: %v", err)
@@ -398,6 +453,181 @@ func sameContainer(inside, r *probe.Report) string {
 	return strings.Join(diffs, "; ")
 }
 
+// ttyScript is what `exec -t` runs: it says what its terminal is (is
+// stdin one; its pid, process group, session, tty_nr and the terminal's
+// foreground group, from /proc) and its size, waits up to 30s for a
+// SIGWINCH, then sleeps for Ctrl-C to interrupt.
+const ttyScript = `trap 'echo "resized $(stty size)"; r=1' WINCH
+set -- $(cat /proc/$$/stat)
+echo "term $([ -t 0 ] && echo yes || echo no) pid $1 pgrp $5 sid $6 tty $7 fg $8"
+echo "size $(stty size)"
+i=0; while [ -z "$r" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+echo sleeping; exec sleep 1000`
+
+var (
+	ttyTermLine = regexp.MustCompile(`term (\w+) pid (\d+) pgrp (\d+) sid (\d+) tty (\d+) fg (-?\d+)`)
+	ttySizeLine = regexp.MustCompile(`size (\d+ \d+)\r?\n`)
+	ttyResized  = regexp.MustCompile(`resized (\d+ \d+)\r?\n`)
+)
+
+// ttyRun is how a run on a terminal ended.
+type ttyRun struct {
+	res *engine.Result
+	err error
+}
+
+// checkExecTTY: `exec -t` on a pty the test opened (33x97): the command
+// has a terminal of its own, leads its session with it as controlling
+// terminal, has the size of exec's terminal and follows it when it
+// changes (40x120), and a typed Ctrl-C ends its sleep: exec exits 130,
+// and the container runs on.
+func checkExecTTY(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		id, out := s.detachUntil("echo ready; while :; do sleep 0.1; done", "ready")
+		if !out.Pass {
+			return out
+		}
+		master, slave, err := engine.OpenPTY()
+		if err == nil {
+			defer slave.Close()
+			err = engine.SetTerminalSize(slave, 33, 97)
+		}
+		if err != nil {
+			return fail("a pseudo-terminal for `exec -t`", "a harness error: %v", err)
+		}
+		term := &engine.TerminalLog{}
+		go term.CopyFrom(master)
+		done := make(chan ttyRun, 1)
+		go func() {
+			res, err := s.RunOnTerminal(slave.Name(), "exec", "--state-dir", s.Env.StateDir(), "-t", id, "/bin/sh", "-c", ttyScript)
+			done <- ttyRun{res, err}
+		}()
+		out = driveTTY(slave, term)
+		if out.Pass {
+			_, _ = master.WriteString("\x03") // Ctrl-C, typed
+			out = waitCtrlC(done, master, term)
+		} else {
+			master.Close() // a hangup: exec gets SIGHUP and passes it on
+			<-done
+		}
+		master.Close()
+		if !out.Pass {
+			return out
+		}
+		if line, out := s.psLine(id); !out.Pass {
+			return out
+		} else if !strings.Contains(line, "running") {
+			return fail("container "+id+" still running after Ctrl-C ended the command of `exec -t`", "ps: %q", line)
+		}
+		return pass()
+	})
+}
+
+// driveTTY reads what the command of exec -t says of its terminal, then
+// resizes exec's terminal and waits for the command to see it.
+func driveTTY(slave *os.File, term *engine.TerminalLog) Outcome {
+	size := waitForScreen(term, ttySizeLine)
+	t := ttyTermLine.FindStringSubmatch(term.String())
+	switch {
+	case size == nil || t == nil:
+		return fail("`exec -t ID sh` to run sh on a terminal, which prints what it is", "the terminal shows %q", lastChars(term.String(), 300))
+	case t[1] != "yes":
+		return fail("the command's stdin to be a terminal (`[ -t 0 ]`)", "it is not")
+	case t[2] != t[4] || t[5] == "0" || t[6] != t[3]:
+		return fail("the command to lead a session of its own with the pty as its controlling terminal, in the foreground (pid = session, tty_nr not 0, the terminal's foreground group its own)",
+			"pid %s, session %s, tty_nr %s, process group %s, foreground group %s", t[2], t[4], t[5], t[3], t[6])
+	case size[1] != "33 97":
+		return fail("the pty to have the size of exec's terminal: `stty size` 33 97", "%q", size[1])
+	}
+	if err := engine.SetTerminalSize(slave, 40, 120); err != nil {
+		return fail("exec's terminal resized", "a harness error: %v", err)
+	}
+	if r := waitForScreen(term, ttyResized); r == nil || r[1] != "40 120" {
+		return fail("exec's terminal resized to 40x120 (SIGWINCH to exec): the command to get SIGWINCH and see 40 120", "the terminal shows %q", lastChars(term.String(), 200))
+	}
+	if waitForScreen(term, regexp.MustCompile(`sleeping`)) == nil {
+		return fail("the command of `exec -t` to go on to its sleep", "the terminal shows %q", lastChars(term.String(), 200))
+	}
+	return pass()
+}
+
+// waitCtrlC waits up to 20s for exec -t to end after Ctrl-C, which must
+// have interrupted its command: exit 130, 128+SIGINT.
+func waitCtrlC(done chan ttyRun, master *os.File, term *engine.TerminalLog) Outcome {
+	var run ttyRun
+	select {
+	case run = <-done:
+	case <-time.After(20 * time.Second):
+		master.Close()
+		<-done
+		return fail("Ctrl-C typed on exec -t's terminal to reach its command as SIGINT (through the pty's line discipline) and end its sleep", "exec still ran 20s on")
+	}
+	switch {
+	case run.err != nil:
+		return fail("`exec -t` to run", "a harness error: %v", run.err)
+	case run.res.Exit != 130:
+		return fail("Ctrl-C to end the command's sleep with SIGINT, and `exec -t` to exit 130", "%s; the terminal shows %q", run.res.Describe(), lastChars(term.String(), 200))
+	}
+	return pass()
+}
+
+// waitForScreen waits up to 20s for the terminal to show a match of re.
+func waitForScreen(term *engine.TerminalLog, re *regexp.Regexp) []string {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(term.String()); m != nil || time.Now().After(deadline) {
+			return m
+		}
+	}
+}
+
+// lastChars is the end of s, at most n bytes.
+func lastChars(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+// followScript runs `logs -f` in the background, waits for it to print
+// the log so far ("first"), makes the container write "later" and end
+// (SIGUSR1, passed on by its init), and waits up to 15s for logs -f to
+// exit.
+const followScript = `b=$1 s=$2 id=$3 out=$4
+"$b" logs -f --state-dir "$s" "$id" >"$out" 2>&1 & p=$!
+i=0; until grep -q first "$out" || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done
+"$b" kill --state-dir "$s" "$id" USR1 >/dev/null || echo "kill failed"
+i=0; until [ ! -e /proc/$p ] || [ "$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)" = Z ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i+1)); done
+[ $i -ge 150 ] && { kill $p; echo "still following"; }
+wait $p; echo "exit $?"`
+
+// checkLogsFollow: logs -f prints the log so far, then a line the
+// container writes after it started, and exits 0 by itself once the
+// container has ended.
+func checkLogsFollow(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		id, out := s.detachUntil(`trap "echo later; exit 0" USR1; echo first; while :; do sleep 0.1; done`, "first")
+		if !out.Pass {
+			return out
+		}
+		file := filepath.Join(s.Dir, "follow.out")
+		res, err := s.RunCommand("/bin/sh", "-c", followScript, "sh", s.Env.Bin, s.Env.StateDir(), id, file)
+		if err != nil {
+			return fail("`logs -f` to run", "a harness error: %v", err)
+		}
+		data, _ := os.ReadFile(file)
+		printed := engine.FirstLines(string(data), 5)
+		switch {
+		case strings.Contains(res.Stdout, "still following"):
+			return fail("`logs -f "+id+"` to exit by itself soon after the container ended", "it still ran 15s after; it printed %q", printed)
+		case !strings.Contains(string(data), "first") || !strings.Contains(string(data), "later"):
+			return fail("`logs -f "+id+"` to print the log so far (first), then the line the container wrote after it started (later)", "it printed %q (%s)", printed, strings.TrimSpace(res.Stdout))
+		case !strings.Contains(res.Stdout, "exit 0"):
+			return fail("`logs -f "+id+"` to exit 0 once the container ended", "%s", strings.TrimSpace(res.Stdout))
+		}
+		return pass()
+	})
+}
+
 // checkStopGraceful: stop sends SIGTERM first; a command that handles
 // it ends by itself, within the grace period.
 func checkStopGraceful(e *Env) Outcome {
@@ -561,6 +791,44 @@ func (s *Session) nothingLeft(id string, before engine.State) Outcome {
 	return pass()
 }
 
+// checkRmDetached: a container started with run -d --rm goes when its
+// command ends: no line in ps, no directory, nothing else left.
+func checkRmDetached(e *Env) Outcome {
+	return e.inSession(func(s *Session) Outcome {
+		before, err := s.Snapshot(nil)
+		if err != nil {
+			return fail("the session's state", "a harness error: %v", err)
+		}
+		id, out := s.detachWith([]string{"--rm"}, "sleep 0.3")
+		if !out.Pass {
+			return out
+		}
+		if out := s.waitGone(id); !out.Pass {
+			return out
+		}
+		return s.nothingLeft(id, before)
+	})
+}
+
+// waitGone waits up to 20s for container id to be removed: no line in
+// ps and no directory.
+func (s *Session) waitGone(id string) Outcome {
+	dir := filepath.Join(s.Env.StateDir(), "containers", id)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		line, out := s.psLine(id)
+		if !out.Pass {
+			return out
+		}
+		_, err := os.Lstat(dir)
+		if line == "" && err != nil {
+			return pass()
+		}
+		if time.Now().After(deadline) {
+			return fail("container "+id+" of `run -d --rm` removed once its command ended", "20s on, ps says %q, and %s exists: %v", line, dir, err == nil)
+		}
+	}
+}
+
 // checkCrashed: a runtime SIGKILLed while its container runs leaves a
 // state ps shows as not running, and rm (no -f needed) cleans it all up.
 func checkCrashed(e *Env) Outcome {
@@ -606,6 +874,7 @@ func checkLifeBadInput(e *Env) Outcome {
 			{[]string{"logs", "nosuch"}, 125}, {[]string{"exec", "nosuch", "/bin/true"}, 125}, {[]string{"stop", "nosuch"}, 125},
 			{[]string{"kill", "nosuch", "TERM"}, 125}, {[]string{"rm", "nosuch"}, 125},
 			{[]string{"kill", id, "NOSUCHSIGNAL"}, 2}, {[]string{"rm", id}, 125},
+			{[]string{"exec", "-t", id, "/bin/true"}, 125}, // stdin is no terminal
 		}
 		for _, c := range cases {
 			res, out := s.life(c.args[0], c.args[1:]...)

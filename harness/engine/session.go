@@ -40,6 +40,10 @@ type sessionRequest struct {
 	// runtimes that detached from the runs that started them. It is how
 	// a check crashes a runtime.
 	KillAdopted bool `json:"kill_adopted,omitempty"`
+	// Terminal, when set, is a pty's slave end (/dev/pts/N) to run Argv
+	// on: its stdin, stdout, stderr and controlling terminal, in a
+	// session of its own. Its output goes to the pty, not the reply.
+	Terminal string `json:"terminal,omitempty"`
 }
 
 // sessionReply is the server's answer.
@@ -94,6 +98,17 @@ func sessionRun(spec sandboxSpec, req sessionRequest) sessionReply {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 2 * time.Second // a detached process that kept our pipes does not hold the reply
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if req.Terminal != "" {
+		tty, err := os.OpenFile(req.Terminal, os.O_RDWR|syscall.O_NOCTTY, 0)
+		if err != nil {
+			return sessionReply{Error: fmt.Sprintf("opening the terminal: %v", err)}
+		}
+		defer tty.Close()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		// A session leader (so also a process group's: the timeout's
+		// kill of -PID still takes the group), the pty its terminal.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Pdeathsig: syscall.SIGKILL}
+	}
 	if err := cmd.Start(); err != nil {
 		return sessionReply{Error: fmt.Sprintf("starting %s: %v", req.Argv[0], err)}
 	}
@@ -217,6 +232,20 @@ func (s *Session) Run(args ...string) (*Result, error) {
 // RunInput is Run with stdin.
 func (s *Session) RunInput(stdin string, args ...string) (*Result, error) {
 	return s.runArgv(stdin, append([]string{s.Env.Bin}, args...))
+}
+
+// RunOnTerminal runs the binary under test with args, in the session,
+// on the terminal whose slave end is tty (a path, /dev/pts/N): as its
+// stdin, stdout, stderr and controlling terminal. It returns once the
+// binary has exited (or DefaultTimeout killed it): drive the terminal's
+// master end from another goroutine meanwhile.
+func (s *Session) RunOnTerminal(tty string, args ...string) (*Result, error) {
+	argv := append([]string{s.Env.Bin}, args...)
+	reply, err := s.ask(sessionRequest{Argv: argv, Terminal: tty, Timeout: DefaultTimeout})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Argv: argv, Dir: s.Dir, Rootfs: s.Rootfs, Exit: reply.Exit, TimedOut: reply.TimedOut}, nil
 }
 
 // RunCommand runs argv, another command than the binary under test, in
