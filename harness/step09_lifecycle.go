@@ -466,8 +466,8 @@ echo sleeping; exec sleep 1000`
 
 var (
 	ttyTermLine = regexp.MustCompile(`term (\w+) pid (\d+) pgrp (\d+) sid (\d+) tty (\d+) fg (-?\d+)`)
-	ttySizeLine = regexp.MustCompile(`size (\d+ \d+)\r?\n`)
-	ttyResized  = regexp.MustCompile(`resized (\d+ \d+)\r?\n`)
+	ttySizeLine = regexp.MustCompile(`size ([^\r\n]*)\r?\n`)
+	ttyResized  = regexp.MustCompile(`resized ([^\r\n]*)\r?\n`)
 )
 
 // ttyRun is how a run on a terminal ended.

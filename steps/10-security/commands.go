@@ -59,9 +59,14 @@ func listContainers(args []string) int {
 	return 0
 }
 
-// showLogs is "stepbox logs ID": what a detached container printed.
+// showLogs is "stepbox logs [-f] ID": what a detached container
+// printed; with -f, then what it prints next, until it ends (logs.go).
 func showLogs(args []string) int {
-	cfg, err := parseStateFlags("logs", args, 1)
+	var follow bool
+	cfg, err := parseStateFlags("logs", args, 1, func(f *flag.FlagSet) {
+		f.BoolVar(&follow, "f", false, "follow the log until the container ends")
+		f.BoolVar(&follow, "follow", false, "follow the log until the container ends")
+	})
 	if err != nil {
 		return failed(exitUsage, err)
 	}
@@ -77,7 +82,11 @@ func showLogs(args []string) int {
 		return failed(exitRuntime, fmt.Errorf("cannot read the log of container %s: %w", st.ID, err))
 	}
 	defer f.Close()
-	if _, err := io.Copy(os.Stdout, f); err != nil {
+	_, err = io.Copy(os.Stdout, f)
+	if err == nil && follow {
+		err = followLog(st, f)
+	}
+	if err != nil {
 		return failed(exitRuntime, fmt.Errorf("cannot read the log of container %s: %w", st.ID, err))
 	}
 	return 0

@@ -6,12 +6,14 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,6 +43,7 @@ import (
 // execRequest is what exec sends the init, with its stdio attached.
 type execRequest struct {
 	Command []string `json:"command"`
+	TTY     bool     `json:"tty,omitempty"` // the three files are one pty's slave end: make it the controlling terminal (tty.go)
 }
 
 // execSocket is the socket's path in the container's directory.
@@ -65,10 +68,16 @@ func listenExec(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// execInContainer is "stepbox exec [--state-dir DIR] ID CMD [ARG...]".
+// execInContainer is "stepbox exec [--state-dir DIR] [-t] ID CMD [ARG...]".
 // Its exit status is the command's.
 func execInContainer(args []string) int {
-	cfg, err := parseStateFlags("exec", args, -2)
+	var tty bool
+	cfg, err := parseStateFlags("exec", args, -2, func(f *flag.FlagSet) {
+		f.BoolVar(&tty, "t", false, "give the command a terminal of its own, a pty (tty.go)")
+		f.BoolVar(&tty, "tty", false, "give the command a terminal of its own, a pty (tty.go)")
+		f.BoolVar(&tty, "it", false, "docker's -it: -t (stdin is always passed on, as with docker's -i)")
+		f.Bool("i", true, "docker's -i: accepted; stdin is always passed on")
+	})
 	if err != nil {
 		return failed(exitUsage, err)
 	}
@@ -82,17 +91,31 @@ func execInContainer(args []string) int {
 	if !st.Init {
 		return failed(exitRuntime, fmt.Errorf("container %s runs without an init (--init=false): exec asks the init to start the command", st.ID))
 	}
-	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: execSocket(st.dir), Net: "unix"})
+	if tty {
+		return execWithTerminal(st, cfg.args[1:]) // tty.go
+	}
+	conn, err := sendExec(st, execRequest{Command: cfg.args[1:]}, []int{0, 1, 2})
 	if err != nil {
-		return failed(exitRuntime, fmt.Errorf("cannot reach container %s's init: %w", st.ID, err))
+		return failed(exitRuntime, err)
 	}
 	defer conn.Close()
-	req, _ := json.Marshal(execRequest{Command: cfg.args[1:]})
-	if _, _, err := conn.WriteMsgUnix(append(req, '\n'), unix.UnixRights(0, 1, 2), nil); err != nil {
-		return failed(exitRuntime, fmt.Errorf("cannot send the command to container %s: %w", st.ID, err))
-	}
 	go forwardToExec(conn)
 	return readExecStatus(conn)
+}
+
+// sendExec connects to the container's init and sends the request with
+// the files that become the command's stdin, stdout and stderr.
+func sendExec(st *state, req execRequest, files []int) (*net.UnixConn, error) {
+	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: execSocket(st.dir), Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach container %s's init: %w", st.ID, err)
+	}
+	data, _ := json.Marshal(req)
+	if _, _, err := conn.WriteMsgUnix(append(data, '\n'), unix.UnixRights(files...), nil); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("cannot send the command to container %s: %w", st.ID, err)
+	}
+	return conn, nil
 }
 
 // forwardToExec passes Ctrl-C and the like on to the command inside:
@@ -105,8 +128,18 @@ func forwardToExec(conn *net.UnixConn) {
 }
 
 // readExecStatus reads the init's answer: "exit N", or "fail N LINE"
-// when the command could not start.
+// when the command could not start, which it prints.
 func readExecStatus(conn *net.UnixConn) int {
+	status, err := waitExecStatus(conn)
+	if err != nil {
+		return failed(status, err)
+	}
+	return status
+}
+
+// waitExecStatus waits for the init's answer: the command's status, or
+// the status and the reason it could not start.
+func waitExecStatus(conn *net.UnixConn) (int, error) {
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	kind, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
 	code, text, _ := strings.Cut(rest, " ")
@@ -115,11 +148,11 @@ func readExecStatus(conn *net.UnixConn) int {
 	case err != nil || convErr != nil:
 		// The init is gone: the container stopped, and the kernel
 		// killed the command with it.
-		return 128 + int(unix.SIGKILL)
+		return 128 + int(unix.SIGKILL), nil
 	case kind == "fail":
-		return failed(status, errors.New(text))
+		return status, errors.New(text)
 	default:
-		return status
+		return status, nil
 	}
 }
 
@@ -146,33 +179,52 @@ func (in *initProcess) serveExec(sock *os.File) {
 func (in *initProcess) runExec(conn *net.UnixConn) {
 	defer conn.Close()
 	req, files, err := readExecRequest(conn)
-	defer func() {
-		for _, fd := range files {
-			unix.Close(int(fd)) // the command has its own copies
-		}
-	}()
-	if err != nil {
-		fmt.Fprintf(conn, "fail %d %v\n", exitRuntime, err)
-		return
+	var pid int
+	var done chan unix.WaitStatus
+	status := exitRuntime
+	if err == nil {
+		pid, done, status, err = in.spawn(req, files)
 	}
-	path, status, err := lookPath(req.Command[0])
+	closeFiles(files) // the command has its own copies (a pty's slave must not stay open here)
 	if err != nil {
 		fmt.Fprintf(conn, "fail %d %v\n", status, err)
 		return
 	}
-	done := make(chan unix.WaitStatus, 1)
-	in.mu.Lock()
-	pid, err := startProcess(path, req.Command, files, true)
-	if err == nil {
-		in.execs[pid] = done
-	}
-	in.mu.Unlock()
-	if err != nil {
-		fmt.Fprintf(conn, "fail %d cannot execute %q: %v\n", exitCannotExec, req.Command[0], err)
-		return
-	}
 	go relaySignals(conn, pid)
 	fmt.Fprintf(conn, "exit %d\n", exitStatus(<-done))
+}
+
+// spawn starts the command of an exec request, registered with the
+// reaper before it can end, or returns the status to fail with.
+func (in *initProcess) spawn(req execRequest, files []uintptr) (int, chan unix.WaitStatus, int, error) {
+	path, status, err := lookPath(req.Command[0])
+	if err != nil {
+		return 0, nil, status, err
+	}
+	done := make(chan unix.WaitStatus, 1)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	pid, err := startProcess(path, req.Command, files, execSession(req.TTY))
+	if err != nil {
+		return 0, nil, exitCannotExec, fmt.Errorf("cannot execute %q: %w", req.Command[0], err)
+	}
+	in.execs[pid] = done
+	return pid, done, 0, nil
+}
+
+// execSession is how a process of exec starts: in a session of its own,
+// out of the reach of the container's terminal, and with -t with its pty
+// (fd 0 in the new process, Ctty 0) as that session's controlling
+// terminal: Ctrl-C typed on it is SIGINT to the command (tty.go).
+func execSession(tty bool) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setsid: true, Setctty: tty}
+}
+
+// closeFiles closes the files that came with an exec request.
+func closeFiles(files []uintptr) {
+	for _, fd := range files {
+		unix.Close(int(fd))
+	}
 }
 
 // readExecRequest reads the command and the three files sent with it.

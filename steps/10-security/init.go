@@ -54,7 +54,7 @@ func runInit(command []string, execFD int) int {
 		return failed(status, err)
 	}
 	in.mu.Lock()
-	in.main, err = startProcess(path, command, []uintptr{0, 1, 2}, false)
+	in.main, err = startProcess(path, command, []uintptr{0, 1, 2}, &syscall.SysProcAttr{})
 	in.mu.Unlock()
 	if err != nil {
 		return failed(exitCannotExec, fmt.Errorf("cannot execute %q: %w", command[0], err))
@@ -73,14 +73,14 @@ func runInit(command []string, execFD int) int {
 // startProcess forks and execs path. syscall.ForkExec returns once the
 // exec has succeeded (or with its error), and, unlike os.StartProcess,
 // leaves the waiting to us: the reaper waits for every child alike.
-// A process of exec gets a session of its own; the command stays in
-// the terminal's, so that a shell can read from it.
-func startProcess(path string, argv []string, files []uintptr, session bool) (int, error) {
+// A process of exec gets a session of its own (execSession); the command
+// stays in the terminal's, so that a shell can read from it.
+func startProcess(path string, argv []string, files []uintptr, sys *syscall.SysProcAttr) (int, error) {
 	return syscall.ForkExec(path, argv, &syscall.ProcAttr{
 		Dir:   "/",
 		Env:   os.Environ(),
 		Files: files,
-		Sys:   &syscall.SysProcAttr{Setsid: session},
+		Sys:   sys,
 	})
 }
 

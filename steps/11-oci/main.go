@@ -20,7 +20,7 @@
 // PID 1 of each container is a tiny init.
 //
 //	stepbox run [-d] [--init=false] [--rootfs DIR | --image NAME] [--state-dir DIR] [--rm=false] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] [--cap-add CAP] [--cap-drop CAP] [--read-only] [-p HOST_PORT:CONTAINER_PORT[/tcp|udp]]... CMD [ARG...]
-//	stepbox ps | logs ID | exec ID CMD [ARG...] | stop [-t SECONDS] ID | kill ID [SIGNAL] | rm [-f] ID   (each with [--state-dir DIR])
+//	stepbox ps | logs [-f] ID | exec [-t] ID CMD [ARG...] | stop [-t SECONDS] ID | kill ID [SIGNAL] | rm [-f] ID   (each with [--state-dir DIR])
 //	stepbox import [--state-dir DIR] FILE NAME
 //	stepbox layers [--state-dir DIR]
 //
@@ -63,7 +63,7 @@ import (
 
 // usage ends the error line when the command line is malformed.
 const usage = "stepbox run [-d] [--init=false] [--rootfs DIR | --image NAME] [--state-dir DIR] [--rm=false] [--hostname NAME] [--cpus N] [--uid-map C:H:N] [--gid-map C:H:N] [--cap-add CAP] [--cap-drop CAP] [--read-only] [-p HOST_PORT:CONTAINER_PORT[/tcp|udp]]... CMD [ARG...]" +
-	" | stepbox ps | logs ID | exec ID CMD [ARG...] | stop [-t SECONDS] ID | kill ID [SIGNAL] | rm [-f] ID" +
+	" | stepbox ps | logs [-f] ID | exec [-t] ID CMD [ARG...] | stop [-t SECONDS] ID | kill ID [SIGNAL] | rm [-f] ID" +
 	" | stepbox import [--state-dir DIR] FILE NAME | stepbox layers [--state-dir DIR]"
 
 // Exit statuses, following docker's convention.
@@ -81,7 +81,7 @@ type config struct {
 	rootfs   string               // the image, the container's read-only lower layer; absolute once the parent checked it
 	image    string               // an image from the store, instead of --rootfs
 	stateDir string               // where images and the containers' layers live
-	remove   bool                 // remove the container's layer after it exits (--rm)
+	remove   bool                 // remove the container's directory after it exits (--rm; with -d only if given)
 	detach   bool                 // run in the background and print the container's id (-d)
 	init     bool                 // PID 1 is the tiny init, the command its child (--init)
 	shimFD   int                  // internal, launcher to background runtime: the fd to report the start on (detach.go)
@@ -146,7 +146,7 @@ func parseRun(args []string) (config, error) {
 	flags.StringVar(&cfg.rootfs, "rootfs", "./rootfs", "the image: the container's read-only lower layer")
 	flags.StringVar(&cfg.image, "image", "", "an image from the store (stepbox import), instead of --rootfs")
 	flags.StringVar(&cfg.stateDir, "state-dir", defaultStateDir, "where images and the containers' layers live")
-	flags.BoolVar(&cfg.remove, "rm", true, "remove the container's writable layer after it exits")
+	flags.BoolVar(&cfg.remove, "rm", true, "remove the container's directory after it exits (default true, with -d false)")
 	flags.IntVar(&cfg.ovlFD, "overlay-fd", 0, "internal: the fd on which the parent passes the child its overlay")
 	flags.BoolVar(&cfg.detach, "d", false, "run in the background and print the container's id")
 	flags.BoolVar(&cfg.init, "init", true, "PID 1 is a tiny init that forwards signals and reaps zombies; the command is its child")
@@ -164,6 +164,9 @@ func parseRun(args []string) (config, error) {
 	flags.BoolVar(&cfg.readOnly, "read-only", false, "make the container's root read-only")
 	if err := flags.Parse(args); err != nil {
 		return config{}, withUsage(err)
+	}
+	if cfg.detach && !flagGiven(flags, "rm") {
+		cfg.remove = false // docker's run -d: kept until rm, unless --rm
 	}
 	cfg.command = flags.Args()
 	if len(cfg.command) == 0 {
@@ -183,6 +186,13 @@ func parseRun(args []string) (config, error) {
 		return config{}, err
 	}
 	return cfg, nil
+}
+
+// flagGiven reports whether the command line set the flag name.
+func flagGiven(flags *flag.FlagSet, name string) bool {
+	given := false
+	flags.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // parseCPUs checks a --cpus value: a number of CPUs from 0.01 (a quota
@@ -283,8 +293,8 @@ func resolveImage(stateDir, name string) (string, error) {
 //
 // As root the container has a directory of its own (its id), where
 // state.json records it while it runs and after, for ps, stop, exec and
-// rm. A detached container stays there until "stepbox rm"; one in the
-// foreground goes with --rm, the default.
+// rm. It goes when it ends with --rm: the default in the foreground;
+// a detached container stays until "stepbox rm" unless run -d --rm.
 func runContainer(cfg config) (status int, err error) {
 	root, layer, ovl, err := prepareRoot(cfg)
 	if err != nil {
@@ -294,7 +304,8 @@ func runContainer(cfg config) (status int, err error) {
 	started := false // the command runs: a detached container is kept from here on
 	if layer != nil {
 		defer func() {
-			keep := cfg.detach && started || !cfg.detach && !cfg.remove
+			// Kept unless --rm; a detached start that failed leaves nothing.
+			keep := !cfg.remove && (started || !cfg.detach)
 			if err == nil && keep { // after host.remove: "exited" means cleaned up
 				err = host.state.exited(status)
 			}

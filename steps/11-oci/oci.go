@@ -114,6 +114,9 @@ func looksOCI(cmd string, args []string, root string) bool {
 			}
 		}
 	case "kill", "exec", "ps":
+		if cmd == "exec" {
+			args = skipTTYFlags(args) // runc's exec takes -t too: the id decides
+		}
 		// The course's own take only --state-dir before the id; any
 		// other flag is the OCI command's (--pid-file, --process, --all).
 		if len(args) > 0 && strings.HasPrefix(args[0], "-") {
@@ -126,6 +129,15 @@ func looksOCI(cmd string, args []string, root string) bool {
 		}
 	}
 	return false
+}
+
+// skipTTYFlags drops the leading -t, --tty, -i and -it of an "exec":
+// both the course's exec and runc's take them.
+func skipTTYFlags(args []string) []string {
+	for len(args) > 0 && slices.Contains([]string{"-t", "--tty", "-i", "-it"}, args[0]) {
+		args = args[1:]
+	}
+	return args
 }
 
 // courseHas reports whether stepbox run's default store has a container
