@@ -20,9 +20,9 @@ var step09 = Step{
 	N: 9,
 	Todos: []Todo{
 		{Anchor: "flags.SetOutput(io.Discard)", After: true,
-			Text: "accept -d (run in the background: print the container's id and return once the command runs, its output going to a log in the container's directory) and --init (default true: PID 1 is a tiny init, the command its child)."},
+			Text: "accept -d (run in the background: print the container's id and return once the command runs, its output going to a log in the container's directory; kept until rm unless --rm is given) and --init (default true: PID 1 is a tiny init, the command its child)."},
 		{Anchor: "func dispatch(args []string) int {", After: true,
-			Text: "new subcommands, each with --state-dir: ps (every container: id, PID, status, age, command), logs ID, exec ID CMD [ARG...] (run a command inside a running container, with this terminal's stdio, exiting with its status), stop [-t SECONDS] ID (SIGTERM, a grace period, then SIGKILL), kill ID [SIGNAL], rm [-f] ID (a running container only with -f; nothing left behind). An unknown id: one line, 125; a bad signal name: 2."},
+			Text: "new subcommands, each with --state-dir: ps (every container: id, PID, status, age, command), logs [-f] ID (-f: follow until the container ends), exec [-t] ID CMD [ARG...] (run a command inside a running container, with this terminal's stdio, exiting with its status; -t: on a pty of its own, this terminal raw, its size followed), stop [-t SECONDS] ID (SIGTERM, a grace period, then SIGKILL), kill ID [SIGNAL], rm [-f] ID (a running container only with -f; nothing left behind). An unknown id: one line, 125; a bad signal name: 2."},
 		{Anchor: "func runContainer(cfg config) (status int, err error) {", After: true,
 			Text: "record the container on disk, in its directory, so that other invocations can find it: as it is created, once it runs (its PID, cgroup, network, and which runtime waits for it) and once it has ended and been cleaned up. A runtime that is killed must leave enough behind for ps to call the container stopped and for rm to clean up."},
 		{Anchor: "return execCommand(cfg.command)",

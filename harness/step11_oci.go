@@ -22,7 +22,7 @@ var step11 = Step{
 			Text: "speak the OCI runtime command line too, as runc does, and leave the course's own commands as they are: global flags --root DIR (where containers' state lives), --log FILE and --log-format text|json (every error also goes to the log, as a JSON line {level, msg, time} in json); create [--bundle DIR] [--pid-file F] ID, start ID, state ID (the spec's JSON), kill ID [SIGNAL], delete [--force] ID, exec ID CMD [ARG...]. Read the bundle's config.json with github.com/opencontainers/runtime-spec/specs-go; a relative root.path is the bundle's. A bad bundle or a taken id: one line, a non-zero exit, nothing left behind."},
 		{Anchor: "func runContainer(cfg config) (status int, err error) {", After: true,
 			Text: "create must return while the container waits: set everything up in the container's first process as run does (namespaces, cgroup at linux.cgroupsPath, mounts, the new root), then make it wait before its final execve until start releases it; write --pid-file before create returns. The status is created, then running, then stopped once the process has gone, which state must notice by itself. delete refuses a container that is not stopped (unless --force) and removes its state and cgroups."},
-		{Anchor: `cfg, err := parseStateFlags("exec", args, -2)`, File: "exec.go", After: true,
+		{Anchor: "func execInContainer(args []string) int {", File: "exec.go", After: true,
 			Text: "OCI exec has no init of ours to ask: it must enter the namespaces of the container's process itself, and its root, and exit with its process's status."},
 	},
 	Checks: []Check{
