@@ -16,7 +16,7 @@ import (
 // each bullet, with its line breaks joined.
 var Contract = []string{
 	"BIN run [--rootfs DIR] [--hostname NAME] [--cpus N] CMD [ARG...]",
-	"`--rootfs` from step 04 (default `./rootfs`), `--hostname` from step 02 (default `container`), `--cpus` from step 05 (default 0.5; from 0.01 to the number of CPUs). From step 08 `--rootfs` is a read-only image; the container's writable layer lives under `--state-dir` (default `/var/lib/stepbox`) and is removed after it unless `--rm=false`.",
+	"`--rootfs` from step 04 (default `./rootfs`), `--hostname` from step 02 (default `container`), `--cpus` from step 05 (default 0.5; from 0.01 to the number of CPUs). From step 08 `--rootfs` is a read-only image; the container's writable layer lives under `--state-dir` (default `/var/lib/stepbox`) and is removed after it unless `--rm=false`. From step 07, `-p HOST_PORT:CONTAINER_PORT[/tcp|udp]` (docker's syntax, any number of times) publishes a container's port on the host side.",
 	"stdin, stdout and stderr pass through; the exit status is the command's (128+N if signal N killed it). The command replaces the internal child process (exec), so from step 03 it is PID 1.",
 	"Exit 2 with one line on stderr for bad usage (no or unknown subcommand, unknown flag, bad flag value, no command); 125 with one line when the runtime fails (missing rootfs, not root, cgroup trouble); 126 when the command cannot be executed; 127 when it does not exist.",
 	"The checks run your binary in a fresh working directory whose `./rootfs` is the rootfs, and never pass `--rootfs`: the default must be `./rootfs` relative to the working directory. Names are yours: the checks find your container's cgroup from its `/proc/self/cgroup`, whatever you call it.",
@@ -35,6 +35,7 @@ var Flags = []Flag{
 	{"--hostname", 2, "container"},
 	{"--rootfs", 4, "./rootfs"},
 	{"--cpus", 5, "0.5"},
+	{"-p", 7, ""}, // publishes a port; only the net.ports checks pass it
 	{"--state-dir", 8, "/var/lib/stepbox"},
 	{"--rm", 8, "true"},
 	{"--init", 9, "true"},
