@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/stepbox/stepbox/harness/engine"
@@ -30,6 +31,7 @@ type Config struct {
 	Concurrency    []int         // concurrency levels for the throughput report
 	Lock           bool          // hold the harness's host lock (tests wait meanwhile)
 	OwnNetns       bool          // the bench runs in a network namespace of its own (harness/cmd/bench sees to it)
+	Rows           []string      // names of the rows to run (nil: every row)
 	Progress       io.Writer     // progress lines; nil for none
 }
 
@@ -129,6 +131,9 @@ func makeRows(root, tmp, rootfs string, cfg Config, res *Result) ([]*Row, func()
 		workers = max(workers, n)
 	}
 	rows = append(rows, ociRows(tmp, rootfs, cfg.CPUs, crunStart, crunNote, cfg.Timeout, builtStep(steps, 11), workers)...)
+	if rows, err = selectRows(rows, cfg.Rows); err != nil {
+		return nil, nil, err
+	}
 	res.Versions = toolVersions()
 	closeRows := func() {
 		sweepRuntimeState(rows, cfg.Timeout)
@@ -137,6 +142,26 @@ func makeRows(root, tmp, rootfs string, cfg Config, res *Result) ([]*Row, func()
 		}
 	}
 	return rows, closeRows, nil
+}
+
+// selectRows keeps the rows named in names (--rows), in their usual
+// order; nil names keeps them all, and a name no row has is an error.
+func selectRows(rows []*Row, names []string) ([]*Row, error) {
+	if names == nil {
+		return rows, nil
+	}
+	var kept []*Row
+	for _, r := range rows {
+		if slices.Contains(names, r.Name) {
+			kept = append(kept, r)
+		}
+	}
+	for _, name := range names {
+		if !slices.ContainsFunc(kept, func(r *Row) bool { return r.Name == name }) {
+			return nil, fmt.Errorf("--rows: no row is named %q", name)
+		}
+	}
+	return kept, nil
 }
 
 // crunStarter decides how crun is started on this host: normally, or,

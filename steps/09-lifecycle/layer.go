@@ -31,6 +31,7 @@ const defaultStateDir = "/var/lib/stepbox"
 type layer struct {
 	id, dir, upper, work, merged string
 	socket                       *os.File // the parent's end of the socket the overlay goes through
+	throwaway                    bool     // removed as soon as the container exits: never synced (see overlay.go)
 }
 
 // newLayer creates a container's layer directories under stateDir. The

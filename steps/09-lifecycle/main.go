@@ -565,6 +565,7 @@ func prepareRoot(cfg config) (root string, l *layer, ovl *os.File, err error) {
 	if l, err = newLayer(cfg.stateDir, cfg.rootfs); err != nil {
 		return "", nil, nil, err
 	}
+	l.throwaway = cfg.remove && !cfg.detach // removed right after the container exits
 	if ovl, err = l.overlaySocket(); err != nil {
 		_ = l.remove()
 		return "", nil, nil, err

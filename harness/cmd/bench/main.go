@@ -113,6 +113,7 @@ func parseFlags(args []string) (cfg bench.Config, out, png string, err error) {
 	conc := fs.String("concurrency", "1,2,4,8", "concurrency levels for throughput")
 	fs.BoolVar(&cfg.Lock, "lock", true, "hold the harness host lock, so privileged tests wait instead of running alongside")
 	fs.StringVar(&out, "out", "bench-out/bench.json", "JSON result file")
+	rows := fs.String("rows", "", "run only these rows, by name, separated by commas (e.g. step-06,step-10,crun; empty: every row)")
 	fs.StringVar(&png, "png", "", "also draw the latency distribution per row into this PNG file")
 	if err := fs.Parse(args); err != nil {
 		return cfg, "", "", err
@@ -130,6 +131,11 @@ func parseFlags(args []string) (cfg bench.Config, out, png string, err error) {
 			return cfg, "", "", fmt.Errorf("--concurrency %q: want positive integers separated by commas", *conc)
 		}
 		cfg.Concurrency = append(cfg.Concurrency, n)
+	}
+	if *rows != "" {
+		for _, name := range strings.Split(*rows, ",") {
+			cfg.Rows = append(cfg.Rows, strings.TrimSpace(name))
+		}
 	}
 	cfg.Progress = os.Stderr
 	cfg.OwnNetns = os.Getenv(netnsEnv) != ""
