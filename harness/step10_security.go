@@ -172,14 +172,12 @@ var step10 = Step{
 			Proves: "a process `exec` starts in a running container is as confined as the command: the same capabilities, no_new_privs and filter",
 			Hints: [...]string{
 				"Start a detached container, then `exec ID grep Cap /proc/self/status`: the sets must be those of the command. Who starts exec's processes, and on which thread?",
-				"Call confine in the child before it becomes the init, and make each prctl and capset on every thread with syscall.AllThreadsSyscall (build with CGO_ENABLED=0); install the filter with SECCOMP_FILTER_FLAG_TSYNC.",
-				"runtime.LockOSThread confines one thread: the command, started from it, is fine, but the init starts exec's processes from other goroutines, on threads that still hold every capability and no no_new_privs.",
+				"Call confine in the child before it becomes the init; make capset and no_new_privs on every thread with syscall.AllThreadsSyscall (build with CGO_ENABLED=0) and install the filter with SECCOMP_FILTER_FLAG_TSYNC; a bounding set dropped on one locked thread holds only for the processes forked from that thread.",
+				"A process takes the capabilities of the thread that forks it. runtime.LockOSThread confines one thread: the command, started from it, is fine, but the init serves exec on other goroutines, on threads that still hold what that thread dropped: fork exec's processes from the confined thread too, or confine every thread.",
 			},
 			Mutants: []Mutant{
-				{"sec.exec", 10, "locks its thread and drops capabilities and sets no_new_privs on it alone, as if one thread were the process",
-					[]Edit{{"\"fmt\"\n\t\"syscall\"", "\"fmt\"\n\t\"runtime\"\n\t\"syscall\"", "confine.go"},
-						{"func confine(cfg config) error {\n", "func confine(cfg config) error {\n\truntime.LockOSThread()\n", "confine.go"},
-						{"syscall.AllThreadsSyscall(trap, a1, a2, a3)", "syscall.RawSyscall(trap, a1, a2, a3)", "confine.go"}}},
+				{"sec.exec", 10, "drops the bounding set on one locked thread, but forks exec's processes from whichever thread serves the request",
+					[]Edit{{"if startTID == 0 || unix.Gettid() == startTID {", "if startTID == 0 || unix.Gettid() > 0 {", "starter.go"}}},
 			},
 			Run: checkExecConfined,
 		},

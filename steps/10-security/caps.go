@@ -117,6 +117,8 @@ func lastCap() (int, error) {
 // dropBoundingSet removes every capability not in keep from the bounding
 // set, for good: no exec, no setuid or file-capability program can bring
 // it back. It needs CAP_SETPCAP, so it runs before capset lowers the rest.
+// It acts on the calling thread alone, which must be the one every
+// process of the container is forked from (starter.go).
 func dropBoundingSet(keep uint64) error {
 	last, err := lastCap()
 	if err != nil {
@@ -126,7 +128,7 @@ func dropBoundingSet(keep uint64) error {
 		if keep&(1<<c) != 0 {
 			continue
 		}
-		if err := prctlAllThreads(unix.PR_CAPBSET_DROP, uintptr(c), 0); err != nil {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
 			return fmt.Errorf("cannot drop capability %d from the bounding set: %w", c, err)
 		}
 	}

@@ -24,10 +24,14 @@ import (
 //     included, so every mount must be done before.
 //
 // Capabilities and no_new_privs belong to a thread, not to the process,
-// and a Go program runs on several threads: the init starts the
-// processes of "stepbox exec" from whichever thread its goroutine is
-// on. So each call is made on every thread (allThreads), and the filter
-// is installed with TSYNC.
+// and a Go program runs on several threads: the init serves "stepbox
+// exec" from whichever thread its goroutine is on. So the ambient set,
+// capset and no_new_privs are set on every thread (allThreads), and the
+// filter is installed with TSYNC. The bounding set, 27 calls where the
+// others take one, is dropped on the child's main thread alone, and
+// every process of the container is forked from that thread
+// (starter.go): a process takes the bounding set of the thread that
+// forks it.
 func confine(cfg config) error {
 	keep := keptCaps(cfg.capAdd, cfg.capDrop)
 	if err := dropBoundingSet(keep); err != nil {

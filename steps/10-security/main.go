@@ -708,6 +708,10 @@ func child(args []string) int {
 	// parallelism, and each of confine's calls on every thread stops the
 	// world, which with one P is one to stop, not GOMAXPROCS of them.
 	runtime.GOMAXPROCS(1)
+	// The bounding set is dropped on this thread alone, and every process
+	// of the container is forked from it (starter.go).
+	runtime.LockOSThread()
+	startTID = unix.Gettid()
 	cfg, prepareErr := prepareChild(args)
 	if err := waitForParent(); err != nil {
 		return failed(exitRuntime, err)

@@ -67,7 +67,7 @@ func runInit(command []string, execFD int) int {
 	if execFD != 0 {
 		go in.serveExec(os.NewFile(uintptr(execFD), "exec socket"))
 	}
-	return in.reap()
+	return serveStarts(in.reap) // exec's forks, on this thread (starter.go)
 }
 
 // startProcess forks and execs path. syscall.ForkExec returns once the
@@ -75,13 +75,17 @@ func runInit(command []string, execFD int) int {
 // leaves the waiting to us: the reaper waits for every child alike.
 // A process of exec gets a session of its own (execSession); the command
 // stays in the terminal's, so that a shell can read from it.
-func startProcess(path string, argv []string, files []uintptr, sys *syscall.SysProcAttr) (int, error) {
-	return syscall.ForkExec(path, argv, &syscall.ProcAttr{
-		Dir:   "/",
-		Env:   os.Environ(),
-		Files: files,
-		Sys:   sys,
+// It forks from the thread that dropped the bounding set (starter.go).
+func startProcess(path string, argv []string, files []uintptr, sys *syscall.SysProcAttr) (pid int, err error) {
+	onStartThread(func() {
+		pid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{
+			Dir:   "/",
+			Env:   os.Environ(),
+			Files: files,
+			Sys:   sys,
+		})
 	})
+	return pid, err
 }
 
 // forwardSignals passes every signal the init gets on to the command.
