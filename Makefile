@@ -77,13 +77,13 @@ vet:
 	$(GO) vet $(GOPKGS)
 
 test: deps vet
-	$(GO) test -count=1 -p 1 $(if $(SUDO),-exec '$(SUDO)') $(if $(ONLY_TEST),$(foreach s,$(STEP_GOALS:step-%=%),./$(wildcard steps/$(s)-*)),$(GOPKGS))
+	$(GO) test -count=1 -p 1 -timeout 40m $(if $(SUDO),-exec '$(SUDO)') $(if $(ONLY_TEST),$(foreach s,$(STEP_GOALS:step-%=%),./$(wildcard steps/$(s)-*)),$(GOPKGS))
 
 # golden rewrites the golden transcripts (harness/testdata/transcripts):
 # what stepcheck prints for every reference step and one known-bad
 # program per step. make test compares them; review the diff, then commit.
 golden: deps
-	$(GO) test -count=1 -p 1 $(if $(SUDO),-exec '$(SUDO)') ./steps/... ./harness -run 'TestStep$$|TestMutantTranscripts' -update
+	$(GO) test -count=1 -p 1 -timeout 40m $(if $(SUDO),-exec '$(SUDO)') ./steps/... ./harness -run 'TestStep$$|TestMutantTranscripts' -update
 
 # Without BIN: your copy in workspace/ (make exercise), else the reference.
 check: deps stepcheck-bin
