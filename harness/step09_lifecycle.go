@@ -168,7 +168,7 @@ var step09 = Step{
 			Proves: "after `stop` and `rm` nothing of the container is left: cgroup, mounts, network, state, log, writable layer, ps line",
 			Hints: [...]string{
 				"After rm, nothing of the container may remain on the host: list what run created for it, and who removes each piece.",
-				"The runtime removes the cgroup (rmdir) and the network (the veth, the bridge with the last container) when the container ends; rm removes STATE/containers/ID with os.RemoveAll: state.json, the log, the upper and work directories.",
+				"The runtime removes the cgroup (rmdir) and its published ports' rules when the container ends (the kernel removes the veth pair with the container's network namespace; the bridge is kept); rm removes STATE/containers/ID with os.RemoveAll: state.json, the log, the upper and work directories.",
 				"Removing only state.json hides the container from ps but leaves its writable layer and log filling the disk; an overlay mounted in the container's own mount namespace needs no unmount on the host.",
 			},
 			Mutants: []Mutant{
