@@ -70,7 +70,7 @@ var step08 = Step{
 			},
 			Mutants: []Mutant{
 				{"overlay.mapped_owner", 8, "idmaps the container's layer (upper and work) instead of the image",
-					[]Edit{{"if err := idmapLayer(image, int(userns.Fd())); err != nil {", "if err := idmapLayer(l.dir, int(userns.Fd())); err != nil {", "overlay.go"},
+					[]Edit{{"idmapErr = idmapLayer(image, int(userns.Fd()))", "idmapErr = idmapLayer(l.dir, int(userns.Fd()))", "overlay.go"},
 						{"if err := os.Chown(l.upper, int(st.Uid), int(st.Gid)); err != nil {", "if err := error(nil); err != nil {", "overlay.go"}}},
 			},
 			Run: checkMappedOwner,
@@ -86,6 +86,7 @@ var step08 = Step{
 			Mutants: []Mutant{
 				{"overlay.isolated", 8, "gives every container the same layer directory",
 					[]Edit{{"rand.Uint64()>>16)", "rand.Uint64()*0)", "layer.go"},
+						{"throwaway: throwaway}", "throwaway: false}", "layer.go"},
 						{"if err := os.Mkdir(l.dir, 0o711); err != nil {", "if err := os.MkdirAll(l.dir, 0o711); err != nil {", "layer.go"},
 						{"if err := os.Mkdir(d, 0o755); err != nil {", "if err := os.MkdirAll(d, 0o755); err != nil {", "layer.go"}}},
 			},
@@ -448,7 +449,9 @@ func checkBadUpper(e *Env) Outcome {
 		return fail("a directory to mount an overlay on", "%v", err)
 	}
 	state := filepath.Join(dir, "merged", "state")
-	res, err := e.Run(engine.Invocation{Flags: e.RunFlags("--state-dir", state), Cmd: []string{"/bin/true"}, OverlayOn: dir})
+	// --rm=false: a kept layer is on the state directory's disk; a
+	// throwaway one may be elsewhere (ours is on a tmpfs of its own).
+	res, err := e.Run(engine.Invocation{Flags: e.RunFlags("--state-dir", state, "--rm=false"), Cmd: []string{"/bin/true"}, OverlayOn: dir})
 	if err != nil {
 		return fail("the container to run", "a harness error: %v", err)
 	}

@@ -67,6 +67,9 @@ func (l *layer) overlaySocket() (*os.File, error) {
 // descriptor travels between processes as SCM_RIGHTS on a unix socket.
 func (l *layer) sendOverlay(image string, pid int) error {
 	defer l.socket.Close()
+	if err := l.fill(image); err != nil {
+		return err
+	}
 	ovl, err := createOverlay(image, l, pid)
 	if err != nil {
 		return err
@@ -79,29 +82,53 @@ func (l *layer) sendOverlay(image string, pid int) error {
 }
 
 // createOverlay makes the overlay with the image idmapped to the child's
-// user namespace. A kernel or filesystem without idmapped mounts (before
-// Linux 5.19 under overlayfs; tmpfs before 6.3) gets the overlay without,
-// with one line to say the image stays read-only to the container's root.
+// user namespace, in a mount namespace of its own (see inPrivateMounts).
+// A kernel or filesystem without idmapped mounts (before Linux 5.19
+// under overlayfs; tmpfs before 6.3) gets the overlay without, with one
+// line to say the image stays read-only to the container's root.
 func createOverlay(image string, l *layer, pid int) (*os.File, error) {
 	userns, err := os.Open(fmt.Sprintf("/proc/%d/ns/user", pid))
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the container's user namespace: %w", err)
 	}
 	defer userns.Close()
-	ovl, idmapErr := inPrivateMounts(func() (*os.File, error) {
-		if err := idmapLayer(image, int(userns.Fd())); err != nil {
-			return nil, err
+	var idmapErr error
+	ovl, err := inPrivateMounts(func() (*os.File, error) {
+		if l.throwaway {
+			if err := mountScratch(l); err != nil {
+				return nil, err
+			}
 		}
+		idmapErr = idmapLayer(image, int(userns.Fd()))
 		return mountOverlay(image, l)
 	})
-	if idmapErr == nil {
-		return ovl, nil
-	}
-	if ovl, err = mountOverlay(image, l); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	warn("the image is not idmapped (%v): its files stay read-only to the container's root", idmapErr)
+	if idmapErr != nil {
+		warn("the image is not idmapped (%v): its files stay read-only to the container's root", idmapErr)
+	}
 	return ovl, nil
+}
+
+// mountScratch gives a throwaway layer its upper and work directories on
+// a tmpfs of their own, mounted on the layer's directory in the private
+// mount namespace only (the host and the child still see the directory
+// on disk). The overlay holds the tmpfs once made; when the container's
+// last process exits, the overlay goes and the kernel frees the tmpfs
+// with everything the container wrote: nothing to sync, nothing to
+// delete. Its pages are charged to the memory cgroup of the process that
+// writes them, the container's.
+func mountScratch(l *layer) error {
+	if err := unix.Mount("tmpfs", l.dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700"); err != nil {
+		return fmt.Errorf("cannot mount a tmpfs for the container's throwaway layer: %w", err)
+	}
+	for _, d := range []string{l.upper, l.work} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return fmt.Errorf("cannot create %q on the throwaway layer's tmpfs: %w", d, err)
+		}
+	}
+	return nil
 }
 
 // inPrivateMounts runs fn on a thread of its own, in a mount namespace
@@ -176,9 +203,6 @@ func mountOverlay(image string, l *layer) (*os.File, error) {
 			return nil, overlayError(fsfd, image, l, fmt.Errorf("%s=%s: %w", opt[0], opt[1], err))
 		}
 	}
-	if l.throwaway {
-		skipSync(fsfd)
-	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {
 		return nil, overlayError(fsfd, image, l, err)
 	}
@@ -187,19 +211,6 @@ func mountOverlay(image string, l *layer) (*os.File, error) {
 		return nil, overlayError(fsfd, image, l, err)
 	}
 	return os.NewFile(uintptr(mfd), "overlay mount"), nil
-}
-
-// skipSync makes the overlay "volatile": it never syncs its upper layer.
-// Without it, the overlay's unmount, as the container's last process
-// exits, writes back and waits for the whole filesystem the upper layer
-// is on (syncfs), with whatever else is dirty there, and the runtime
-// waits for it: 3 to 6 ms per run on this course's VM. A layer removed
-// right after has nothing worth writing, so a throwaway layer (run --rm
-// in the foreground) skips that. A kept layer is synced: after a crash a
-// volatile one would have to be thrown away. A kernel before 5.10 has no
-// "volatile": the overlay then syncs, as before.
-func skipSync(fsfd int) {
-	_ = unix.FsconfigSetFlag(fsfd, "volatile")
 }
 
 // overlayError explains a refused overlay. With mount(2) the kernel's

@@ -21,6 +21,10 @@ import (
 //	STATE/containers/ID/work/       overlayfs's scratch space; same filesystem as upper
 //	STATE/containers/ID/merged/     where the child attaches the overlay
 //
+// A throwaway layer (run --rm in the foreground, the default) has its
+// upper and work directories on a tmpfs of its own instead, seen only by
+// the overlay: nothing of its writes is on disk (see overlay.go).
+//
 // It must be on the host's own disk: tmpfs works but is lost at reboot,
 // and a network filesystem is no upper layer (the kernel refuses it).
 
@@ -31,34 +35,46 @@ const defaultStateDir = "/var/lib/stepbox"
 type layer struct {
 	id, dir, upper, work, merged string
 	socket                       *os.File // the parent's end of the socket the overlay goes through
-	throwaway                    bool     // removed as soon as the container exits: never synced (see overlay.go)
+	throwaway                    bool     // removed as soon as the container exits: upper and work on a tmpfs (see overlay.go)
 }
 
-// newLayer creates a container's layer directories under stateDir. The
-// directories are searchable by all (0711): the child, root of its user
-// namespace but an unprivileged id on the host, must reach merged.
-func newLayer(stateDir, image string) (*layer, error) {
+// newLayer names a container's layer and creates its directory under
+// stateDir, searchable by all (0711): the child, root of its user
+// namespace but an unprivileged id on the host, must reach merged. What
+// goes inside is made by fill, once the child has started.
+func newLayer(stateDir string, throwaway bool) (*layer, error) {
 	parent := filepath.Join(stateDir, "containers")
 	if err := mkdirSearchable(stateDir, parent); err != nil {
 		return nil, err
 	}
 	id := fmt.Sprintf("%012x", rand.Uint64()>>16) // 12 hex digits, like docker's short ids
-	l := &layer{id: id, dir: filepath.Join(parent, id)}
+	l := &layer{id: id, dir: filepath.Join(parent, id), throwaway: throwaway}
 	l.upper, l.work, l.merged = filepath.Join(l.dir, "upper"), filepath.Join(l.dir, "work"), filepath.Join(l.dir, "merged")
 	if err := os.Mkdir(l.dir, 0o711); err != nil {
 		return nil, fmt.Errorf("cannot create the container's layer %q: %w", l.dir, err)
 	}
-	for _, d := range []string{l.upper, l.work, l.merged} {
+	return l, nil
+}
+
+// fill creates the layer's directories and records its image. The child
+// needs none of it until the overlay reaches it, so this runs while its
+// Go runtime starts, not before the clone. A throwaway layer has no
+// upper and work directories on disk: they are made on a tmpfs of their
+// own with the overlay (see overlay.go).
+func (l *layer) fill(image string) error {
+	dirs := []string{l.merged}
+	if !l.throwaway {
+		dirs = append(dirs, l.upper, l.work)
+	}
+	for _, d := range dirs {
 		if err := os.Mkdir(d, 0o755); err != nil {
-			_ = l.remove()
-			return nil, fmt.Errorf("cannot create %q: %w", d, err)
+			return fmt.Errorf("cannot create %q: %w", d, err)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(l.dir, "image"), []byte(image+"\n"), 0o644); err != nil {
-		_ = l.remove()
-		return nil, fmt.Errorf("cannot record the container's image: %w", err)
+		return fmt.Errorf("cannot record the container's image: %w", err)
 	}
-	return l, nil
+	return nil
 }
 
 // mkdirSearchable creates each directory that does not exist, mode 0711.
@@ -81,8 +97,9 @@ func (l *layer) remove() error {
 	return nil
 }
 
-// listLayers is "stepbox layers": the layers kept with --rm=false, one
-// line each: ID, image, upper directory.
+// listLayers is "stepbox layers": every container's layer, one line
+// each: ID, image, upper directory ("-" for a throwaway one, which has
+// none on disk).
 func listLayers(args []string) int {
 	cfg, err := parseStateFlags("layers", args, 0)
 	if err != nil {
@@ -95,7 +112,11 @@ func listLayers(args []string) int {
 	}
 	for _, e := range entries {
 		image, _ := os.ReadFile(filepath.Join(parent, e.Name(), "image"))
-		fmt.Printf("%s\t%s\t%s\n", e.Name(), strings.TrimSpace(string(image)), filepath.Join(parent, e.Name(), "upper"))
+		upper := filepath.Join(parent, e.Name(), "upper")
+		if _, err := os.Stat(upper); err != nil {
+			upper = "-" // a throwaway layer: on its tmpfs, seen by no one but the overlay
+		}
+		fmt.Printf("%s\t%s\t%s\n", e.Name(), strings.TrimSpace(string(image)), upper)
 	}
 	return 0
 }
