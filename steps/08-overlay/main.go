@@ -219,10 +219,8 @@ func resolveImage(stateDir, name string) (string, error) {
 // initProcess.start has: kill the child, which never ran the command,
 // then (the defer before it) remove what was made of the host side.
 func runContainer(cfg config) (status int, err error) {
-	// Catching signals costs a round trip to the Go runtime's signal
-	// thread per signal (see catchSignals): done on another goroutine, it
-	// overlaps with making the layer instead of adding to it, and it is
-	// done before the child starts.
+	// Signals are caught on another goroutine while the layer is made
+	// (each costs a round trip, see catchSignals), before the clone.
 	caught := make(chan chan os.Signal, 1)
 	go func() { caught <- catchSignals() }()
 	root, layer, ovl, err := prepareRoot(cfg)

@@ -287,10 +287,8 @@ func resolveImage(stateDir, name string) (string, error) {
 // rm. It goes when it ends with --rm: the default in the foreground;
 // a detached container stays until "stepbox rm" unless run -d --rm.
 func runContainer(cfg config) (status int, err error) {
-	// Catching signals costs a round trip to the Go runtime's signal
-	// thread per signal (see catchSignals): done on another goroutine, it
-	// overlaps with making the layer instead of adding to it, and it is
-	// done before the child starts.
+	// Signals are caught on another goroutine while the layer is made
+	// (each costs a round trip, see catchSignals), before the clone.
 	caught := make(chan chan os.Signal, 1)
 	go func() { caught <- catchSignals() }()
 	root, layer, ovl, err := prepareRoot(cfg)
