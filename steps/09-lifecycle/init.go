@@ -33,16 +33,17 @@ import (
 // user or "stepbox stop/kill" sends. (SIGCHLD is the init's own; SIGURG
 // is the Go runtime's.) Asking Go for each costs a round trip to the
 // runtime's signal thread, about 0.1 ms here, so the init asks for them
-// in two goes. Before the command starts, those that would end or stop
-// the init itself were they to come first: the Go runtime exits on
-// SIGHUP, SIGINT and SIGTERM nobody asked for, and dumps its goroutines
-// on SIGQUIT; the kernel stops a process on SIGTSTP. The rest only once
-// the command runs: until then Go drops them, and the command, which
-// has had no time to set a handler, would mostly have died of them.
-var forwarded = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGTSTP, unix.SIGCONT}
+// in two goes. Before the command starts, those that would end the init
+// itself were they to come first: the Go runtime exits on SIGHUP, SIGINT
+// and SIGTERM nobody asked for, and dumps its goroutines on SIGQUIT. The
+// rest only once the command runs. Until then Go drops SIGUSR1, SIGUSR2,
+// SIGWINCH and SIGALRM, which the command, with no handler set yet,
+// would mostly have died of; SIGTSTP stops the init (SIGCONT resumes
+// it), as it would have stopped the command.
+var forwarded = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM}
 
 // forwardedOnceStarted are the other signals passed on (see forwarded).
-var forwardedOnceStarted = []os.Signal{unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGALRM}
+var forwardedOnceStarted = []os.Signal{unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGALRM, unix.SIGTSTP, unix.SIGCONT}
 
 // initProcess is the init's bookkeeping: who its children are.
 type initProcess struct {
