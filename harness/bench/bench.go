@@ -65,6 +65,7 @@ func Run(cfg Config) (*Result, error) {
 	}
 	res := newResult(cfg)
 	res.HostBefore = snapshotHost()
+	stateMade := notThere(defaultStateDir)
 	rows, closeRows, err := makeRows(root, tmp, rootfs, cfg, res)
 	if err != nil {
 		if guard != nil {
@@ -78,6 +79,9 @@ func Run(cfg Config) (*Result, error) {
 		res.RemovedLinks = removeKeptBridges()
 	}
 	res.RemovedCgroups = removeOwnCgroups()
+	if stateMade {
+		removeEmptyState(defaultStateDir)
+	}
 	res.HostAfter = snapshotHost()
 	res.HostChanged = hostDiff(res.HostBefore, res.HostAfter)
 	if guard != nil {

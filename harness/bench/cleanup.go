@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -30,4 +32,25 @@ func sweepRuntimeState(rows []*Row, timeout time.Duration) {
 			}
 		}
 	}
+}
+
+// defaultStateDir is where the steps keep their layers from step 08 on
+// (their --state-dir's default), which the bench's runs of them use.
+const defaultStateDir = "/var/lib/stepbox"
+
+// notThere says whether path does not exist yet.
+func notThere(path string) bool {
+	_, err := os.Lstat(path)
+	return os.IsNotExist(err)
+}
+
+// removeEmptyState removes the state directory the bench's runs created,
+// with the empty directories the steps make in it: each run removes its
+// own container, so nothing else should be there. os.Remove takes only
+// an empty directory, so anything found in it stays, as does the rest.
+func removeEmptyState(dir string) {
+	for _, sub := range []string{"containers", "images"} {
+		_ = os.Remove(filepath.Join(dir, sub))
+	}
+	_ = os.Remove(dir)
 }
