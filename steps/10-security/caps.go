@@ -135,15 +135,6 @@ func dropBoundingSet(keep uint64) error {
 	return nil
 }
 
-// clearAmbientCaps empties the ambient set, the one that would carry
-// capabilities through exec into any program, not only into root's.
-func clearAmbientCaps() error {
-	if err := prctlAllThreads(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0); err != nil {
-		return fmt.Errorf("cannot clear the ambient capabilities: %w", err)
-	}
-	return nil
-}
-
 // setCaps makes keep the effective, permitted and inheritable sets of
 // every thread (capset(2) acts on the calling thread only).
 func setCaps(keep uint64) error {

@@ -81,6 +81,7 @@ type config struct {
 	shimFD   int                  // internal, launcher to background runtime: the fd to report the start on (detach.go)
 	reportFD int                  // internal, parent to child: the fd to report a failed start on, or 0
 	execFD   int                  // internal, parent to child: the fd of the exec socket the init serves, or 0
+	oneP     bool                 // internal, parent to child: the GOMAXPROCS=1 in its environment is the parent's, not the user's
 	ovlFD    int                  // internal, parent to child: the fd of the overlay to attach, or 0
 	hostname string               // the container's hostname
 	cpus     float64              // the CPU quota, in CPUs (0.5 = half of one CPU)
@@ -144,6 +145,7 @@ func parseRun(args []string) (config, error) {
 	flags.IntVar(&cfg.shimFD, "shim-fd", 0, "internal: the fd on which the background runtime reports the start")
 	flags.IntVar(&cfg.reportFD, "report-fd", 0, "internal: the fd on which the child reports a failed start")
 	flags.IntVar(&cfg.execFD, "exec-fd", 0, "internal: the fd of the exec socket the init serves")
+	flags.BoolVar(&cfg.oneP, "one-p", false, "internal: the parent set GOMAXPROCS=1 for the child alone")
 	flags.StringVar(&cfg.hostname, "hostname", "container", "the container's hostname")
 	cpus := flags.String("cpus", "0.5", "the CPU quota, in CPUs")
 	uidMap := flags.String("uid-map", defaultIDMap(os.Geteuid()), "container uids on the host, CONTAINER:HOST:SIZE")
@@ -362,6 +364,15 @@ func runContainer(cfg config) (status int, err error) {
 func childCommand(cfg config, root string) *exec.Cmd {
 	cmd := exec.Command("/proc/self/exe", childArgs(cfg, root)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// The child runs on one P (see child). Told so by its environment,
+	// its Go runtime starts with one, where the call would stop the world
+	// to give the other up: about 1 ms (see "Why it is fast"). Not if the
+	// user set GOMAXPROCS: that one is the command's, and the child makes
+	// the call instead.
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+		cmd.Args = insertFlag(cmd.Args, "--one-p")
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// clone(2) creates the child in these new namespaces. The user
 		// namespace comes first and owns the others: that is what lets
@@ -725,6 +736,8 @@ func child(args []string) int {
 	// One P: the child runs one goroutine at a time and needs no
 	// parallelism, and each of confine's calls on every thread stops the
 	// world, which with one P is one to stop, not GOMAXPROCS of them.
+	// Mostly the parent's GOMAXPROCS=1 has seen to it (childCommand), and
+	// this does nothing.
 	runtime.GOMAXPROCS(1)
 	// The bounding set is dropped on this thread alone, and every process
 	// of the container is forked from it (starter.go).
@@ -749,6 +762,9 @@ func prepareChild(args []string) (config, error) {
 	cfg, err := parseRun(args)
 	if err != nil {
 		return cfg, err
+	}
+	if cfg.oneP {
+		os.Unsetenv("GOMAXPROCS") // the child's alone: the command starts with the user's environment
 	}
 	if cfg.reportFD != 0 {
 		// A detached run: a failed start is reported on this pipe too.

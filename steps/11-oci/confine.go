@@ -16,7 +16,9 @@ import (
 //
 //  1. the bounding set first: dropping from it needs CAP_SETPCAP, which
 //     capset may take away next;
-//  2. the ambient set, then capset for effective, permitted, inheritable;
+//  2. capset for effective, permitted, inheritable. The ambient set needs
+//     no clearing: a new user namespace starts with it empty (the kernel
+//     empties it in set_cred_user_ns), and exec never adds to it;
 //  3. no_new_privs, which lets a process without CAP_SYS_ADMIN (we just
 //     dropped it) install a filter;
 //  4. the seccomp filter last, as close to exec as it can be: from here
@@ -25,9 +27,9 @@ import (
 //
 // Capabilities and no_new_privs belong to a thread, not to the process,
 // and a Go program runs on several threads: the init serves "stepbox
-// exec" from whichever thread its goroutine is on. So the ambient set,
-// capset and no_new_privs are set on every thread (allThreads), and the
-// filter is installed with TSYNC. The bounding set, 27 calls where the
+// exec" from whichever thread its goroutine is on. So capset and
+// no_new_privs are set on every thread (allThreads), and the filter is
+// installed with TSYNC. The bounding set, 27 calls where the
 // others take one, is dropped on the child's main thread alone, and
 // every process of the container is forked from that thread
 // (starter.go): a process takes the bounding set of the thread that
@@ -35,9 +37,6 @@ import (
 func confine(cfg config) error {
 	keep := keptCaps(cfg.capAdd, cfg.capDrop)
 	if err := dropBoundingSet(keep); err != nil {
-		return err
-	}
-	if err := clearAmbientCaps(); err != nil {
 		return err
 	}
 	if err := setCaps(keep); err != nil {

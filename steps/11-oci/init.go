@@ -57,7 +57,7 @@ type initProcess struct {
 // serve (exec.go).
 func runInit(command []string, execFD int) int {
 	signals := make(chan os.Signal, 16)
-	signal.Notify(signals, forwarded...) // before the command starts: none can end the init
+	notify(signals, forwarded) // before the command starts: none can end the init
 	in := &initProcess{execs: map[int]chan unix.WaitStatus{}}
 	path, status, err := lookPath(command[0])
 	if err != nil {
@@ -73,7 +73,7 @@ func runInit(command []string, execFD int) int {
 		startReport.Close() // the command runs: "started" (run -d returns)
 		startReport = nil
 	}
-	signal.Notify(signals, forwardedOnceStarted...) // while the command starts
+	notify(signals, forwardedOnceStarted) // while the command starts
 	go in.forwardSignals(signals)
 	if execFD != 0 {
 		go in.serveExec(os.NewFile(uintptr(execFD), "exec socket"))
@@ -139,4 +139,19 @@ func exitStatus(ws unix.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// notify asks Go for sigs from a goroutine of its own, and waits. The
+// init's main goroutine is locked to its thread (starter.go), so each
+// round trip to the runtime's signal thread would cost two thread
+// switches more: asked from a goroutine free to run on any thread, the
+// ten signals take about half as long (0.45 ms instead of 0.9, in a
+// small program on this course's VM; see "Why it is fast").
+func notify(c chan os.Signal, sigs []os.Signal) {
+	done := make(chan struct{})
+	go func() {
+		signal.Notify(c, sigs...)
+		close(done)
+	}()
+	<-done
 }

@@ -246,6 +246,10 @@ func inDir(dir string, fn func() error) error {
 func initCommand(b *bundle, o createOpts, id string, sync, listener *os.File) (*exec.Cmd, error) {
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// One P from the start (see ociInit), with no call to stop the world
+	// for it. The container's process gets the config's environment, not
+	// this one.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	for i := range o.preserveFDs {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
 	}

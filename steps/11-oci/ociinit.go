@@ -83,7 +83,8 @@ type initFlags struct {
 // credentials it sets, belong to that thread, and execve keeps only it.
 // One P is all it needs, and it makes each of the calls that reach
 // every thread (setuid, setgroups, capabilities: each stops the world)
-// cheaper, as in the child of "run" (main.go).
+// cheaper, as in the child of "run" (main.go). create sets GOMAXPROCS=1
+// in its environment, so the call below mostly has nothing to do.
 func ociInit(args []string) int {
 	runtime.LockOSThread()
 	runtime.GOMAXPROCS(1)
