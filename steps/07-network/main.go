@@ -274,12 +274,19 @@ type hostSide struct {
 
 // setUp prepares the host side while the child waits on the sync pipe.
 // The child's Go runtime is starting meanwhile, so this work overlaps
-// with it instead of adding to it.
+// with it instead of adding to it. The cgroup is made on a goroutine of
+// its own while this one makes the network: moving the child into a
+// cgroup can wait several milliseconds for the kernel (see "Why it is
+// fast"), and neither needs the other. Both are done when setUp returns,
+// so that remove finds whatever was made.
 func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) (err error) {
-	if h.network, err = connectNetwork(cmd.Process.Pid, cfg.ports); err != nil {
-		return err
+	cgroupDone := make(chan error, 1)
+	go func() { cgroupDone <- h.setUpCgroup(cfg, cmd) }()
+	h.network, err = connectNetwork(cmd.Process.Pid, cfg.ports)
+	if cgroupErr := <-cgroupDone; err == nil {
+		err = cgroupErr
 	}
-	return h.setUpCgroup(cfg, cmd)
+	return err
 }
 
 // setUpCgroup creates the container's cgroup, sets its CPU quota and

@@ -396,24 +396,49 @@ type hostSide struct {
 
 // setUp prepares the host side while the child waits on the sync pipe.
 // The child's Go runtime is starting meanwhile, so this work overlaps
-// with it instead of adding to it.
+// with it instead of adding to it. The cgroup and the overlay are made on
+// goroutines of their own while this one makes the network: moving the
+// child into a cgroup can wait several milliseconds for the kernel (step
+// 07's "Why it is fast"), and none of them needs another. All are done
+// when setUp returns, so that remove finds whatever was made; the first
+// error is the one reported.
 func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) (err error) {
-	if err := h.recordCreated(cfg); err != nil {
-		return err
+	cgroupDone := inBackground(func() error { return h.setUpCgroup(cfg, cmd) })
+	overlayDone := inBackground(func() error { return h.overlayToChild(cfg, cmd) })
+	if err = h.recordCreated(cfg); err == nil {
+		h.network, err = connectNetwork(cmd.Process.Pid, cfg.ports)
 	}
-	if h.layer != nil {
-		// The child's user namespace exists now: the overlay can be idmapped to it.
-		if err := h.layer.sendOverlay(cfg.rootfs, cmd.Process.Pid); err != nil {
-			return err
-		}
-	}
-	if h.network, err = connectNetwork(cmd.Process.Pid, cfg.ports); err != nil {
-		return err
-	}
-	if err := h.setUpCgroup(cfg, cmd); err != nil {
+	if err := firstError(<-overlayDone, err, <-cgroupDone); err != nil {
 		return err
 	}
 	return h.recordRunning(cmd)
+}
+
+// overlayToChild sends the child its overlay, when it has a layer. The
+// child's user namespace exists now: the overlay can be idmapped to it.
+func (h *hostSide) overlayToChild(cfg config, cmd *exec.Cmd) error {
+	if h.layer == nil {
+		return nil
+	}
+	return h.layer.sendOverlay(cfg.rootfs, cmd.Process.Pid)
+}
+
+// inBackground runs fn on a goroutine of its own; its error arrives on
+// the channel.
+func inBackground(fn func() error) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	return done
+}
+
+// firstError is the first of errs that is not nil.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // setUpCgroup creates the container's cgroup, sets its CPU quota and
@@ -700,22 +725,27 @@ func waitForChild(cmd *exec.Cmd) (int, error) {
 // child prepares the container, then becomes the command, or with
 // --init stays as its PID 1 and starts the command (init.go).
 //
-// It prepares its root while the parent records the container, makes
-// the network and the cgroup (all outside its reach, so none needs
-// waiting for), and waits for the parent only before the command
-// starts: the two halves of the work overlap instead of adding up (see
-// "Why it is fast"). A failure is reported after the wait, so the
+// It prepares its root, and with the init gets the init ready, while the
+// parent records the container, makes the network and the cgroup (all
+// outside its reach, so none needs waiting for), and waits for the
+// parent only before the command starts: the two halves of the work
+// overlap instead of adding up (see "Why it is fast"). A failure is reported after the wait, so the
 // parent has finished and the error stays the one line on stderr.
 func child(args []string) int {
 	cfg, prepareErr := prepareChild(args)
+	var ready initReady
+	status := exitRuntime
+	if prepareErr == nil && cfg.init {
+		ready, status, prepareErr = readyInit(cfg.command)
+	}
 	if err := waitForParent(); err != nil {
 		return failed(exitRuntime, err)
 	}
 	if prepareErr != nil {
-		return failed(exitRuntime, prepareErr)
+		return failed(status, prepareErr)
 	}
 	if cfg.init {
-		return runInit(cfg.command, cfg.execFD)
+		return runInit(cfg.command, cfg.execFD, ready)
 	}
 	return execCommand(cfg.command)
 }

@@ -52,19 +52,34 @@ type initProcess struct {
 	execs map[int]chan unix.WaitStatus // commands started by "stepbox exec", and who waits for them
 }
 
+// initReady is what the init gets ready before the child waits for the
+// parent (readyInit), so that it is off the path the run waits on.
+type initReady struct {
+	signals chan os.Signal // already asked for those in forwarded
+	path    string         // the command, found in the container's root
+}
+
+// readyInit asks Go for the signals that would end the init, and finds
+// the command: the child's root is the container's already. It runs
+// while the parent sets up the host side; a command not found is
+// reported, with its status, once the parent has let the child go.
+func readyInit(command []string) (initReady, int, error) {
+	ready := initReady{signals: make(chan os.Signal, 16)}
+	notify(ready.signals, forwarded) // before the command starts: none can end the init
+	path, status, err := lookPath(command[0])
+	ready.path = path
+	return ready, status, err
+}
+
 // runInit starts the command, then reaps children until it has ended,
 // and returns its status. execFD, when not 0, is the exec socket to
 // serve (exec.go).
-func runInit(command []string, execFD int) int {
-	signals := make(chan os.Signal, 16)
-	notify(signals, forwarded) // before the command starts: none can end the init
+func runInit(command []string, execFD int, ready initReady) int {
+	signals := ready.signals
 	in := &initProcess{execs: map[int]chan unix.WaitStatus{}}
-	path, status, err := lookPath(command[0])
-	if err != nil {
-		return failed(status, err)
-	}
+	var err error
 	in.mu.Lock()
-	in.main, err = startProcess(path, command, []uintptr{0, 1, 2}, &syscall.SysProcAttr{})
+	in.main, err = startProcess(ready.path, command, []uintptr{0, 1, 2}, &syscall.SysProcAttr{})
 	in.mu.Unlock()
 	if err != nil {
 		return failed(exitCannotExec, fmt.Errorf("cannot execute %q: %w", command[0], err))
