@@ -71,15 +71,15 @@ func readyInit(command []string) (initReady, int, error) {
 	return ready, status, err
 }
 
-// runInit starts the command, then reaps children until it has ended,
-// and returns its status. execFD, when not 0, is the exec socket to
+// runInit starts the command, at the path readyInit found, then reaps
+// children until it has ended, and returns its status. signals has the
+// ones readyInit asked for. execFD, when not 0, is the exec socket to
 // serve (exec.go).
-func runInit(command []string, execFD int, ready initReady) int {
-	signals := ready.signals
+func runInit(command []string, path string, signals chan os.Signal, execFD int) int {
 	in := &initProcess{execs: map[int]chan unix.WaitStatus{}}
 	var err error
 	in.mu.Lock()
-	in.main, err = startProcess(ready.path, command, []uintptr{0, 1, 2}, &syscall.SysProcAttr{})
+	in.main, err = startProcess(path, command, []uintptr{0, 1, 2}, &syscall.SysProcAttr{})
 	in.mu.Unlock()
 	if err != nil {
 		return failed(exitCannotExec, fmt.Errorf("cannot execute %q: %w", command[0], err))

@@ -789,7 +789,7 @@ func child(args []string) int {
 		return failed(status, prepareErr)
 	}
 	if cfg.init {
-		return runInit(cfg.command, cfg.execFD, ready)
+		return runInit(cfg.command, ready.path, ready.signals, cfg.execFD)
 	}
 	return execCommand(cfg.command)
 }
