@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -27,9 +26,10 @@ import (
 //
 // Capabilities and no_new_privs belong to a thread, not to the process,
 // and a Go program runs on several threads: the init serves "stepbox
-// exec" from whichever thread its goroutine is on. So capset and
-// no_new_privs are set on every thread (allThreads), and the filter is
-// installed with TSYNC. The bounding set, 27 calls where the
+// exec" from whichever thread its goroutine is on. So capset is made on
+// every thread (allThreads), and the filter is installed with TSYNC,
+// which also gives every thread the no_new_privs set on this one. The
+// bounding set, 27 calls where the
 // others take one, is dropped on the child's main thread alone, and
 // every process of the container is forked from that thread
 // (starter.go): a process takes the bounding set of the thread that
@@ -58,14 +58,6 @@ func allThreads(trap, a1, a2, a3 uintptr) error {
 	}
 	if errno != 0 {
 		return errno
-	}
-	return nil
-}
-
-// prctlAllThreads is prctl(2) on every thread.
-func prctlAllThreads(option, arg2, arg3 uintptr) error {
-	if err := allThreads(unix.SYS_PRCTL, option, arg2, arg3); err != nil {
-		return fmt.Errorf("prctl(%d, %d): %w", option, arg2, err)
 	}
 	return nil
 }

@@ -139,9 +139,13 @@ func buildFilter() ([]unix.SockFilter, error) {
 // gain privileges: setuid bits and file capabilities stop working. It is
 // what lets a process without CAP_SYS_ADMIN install a seccomp filter (a
 // filter could otherwise fool a setuid program), and it can never be
-// undone. Like the capabilities, it belongs to each thread.
+// undone. Like the capabilities, it belongs to each thread, but it is
+// set on this one alone: the filter's TSYNC, next, gives every other
+// thread the filter and this thread's no_new_privs with it (the kernel's
+// seccomp_sync_threads), one system call where prctl on every thread is
+// a stop of the world (see "Why it is fast").
 func setNoNewPrivs() error {
-	if err := prctlAllThreads(unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("cannot set no_new_privs: %w", err)
 	}
 	return nil

@@ -27,9 +27,10 @@ import (
 //
 // Capabilities and no_new_privs belong to a thread, not to the process,
 // and a Go program runs on several threads: the init serves "stepbox
-// exec" from whichever thread its goroutine is on. So capset and
-// no_new_privs are set on every thread (allThreads), and the filter is
-// installed with TSYNC. The bounding set, 27 calls where the
+// exec" from whichever thread its goroutine is on. So capset is made on
+// every thread (allThreads), and the filter is installed with TSYNC,
+// which also gives every thread the no_new_privs set on this one. The
+// bounding set, 27 calls where the
 // others take one, is dropped on the child's main thread alone, and
 // every process of the container is forked from that thread
 // (starter.go): a process takes the bounding set of the thread that
