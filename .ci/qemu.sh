@@ -2,8 +2,9 @@
 # CI: the privileged test suite again in a second kernel under QEMU (pure
 # cgroup v2), then proof that a known-bad step fails there; then the same
 # in an arm64 guest (qemu-system-aarch64, always software emulation on an
-# amd64 host). The amd64 guest uses KVM when /dev/kvm opens read-write
-# (the log says which; STEPBOX_QEMU_ACCEL=tcg forces software emulation).
+# amd64 host). The amd64 guest uses KVM when /dev/kvm opens read-write,
+# and software emulation if it has not booted under KVM within 90 s (the
+# log says which; STEPBOX_QEMU_ACCEL=tcg forces software emulation).
 # Called by .ci/run; runs alone too. Prints per-phase times.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -2,7 +2,9 @@
 # Debian kernel, pure cgroup v2), booted directly under qemu-system-x86_64,
 # or qemu-system-aarch64 for an arm64 guest. No root and no KVM needed on
 # the host; KVM is used when /dev/kvm opens and the guest is the host's
-# architecture (STEPBOX_QEMU_ACCEL=tcg forces software emulation).
+# architecture, and software emulation takes over when the guest does not
+# reach its init under KVM within 90 s (STEPBOX_QEMU_ACCEL=tcg forces
+# software emulation, =kvm forbids the fallback).
 #
 #   make vm-test-qemu                       run every test package in the guest
 #   make vm-test-qemu-broken                prove a known-bad step fails in the guest

@@ -3,7 +3,10 @@
 // or qemu-system-aarch64 (arm64) with an initramfs of static test
 // binaries, on a pure cgroup v2 hierarchy. It needs no root and no KVM;
 // it uses KVM when /dev/kvm opens and the guest is the host's own
-// architecture ($STEPBOX_QEMU_ACCEL=tcg forces software emulation).
+// architecture, and falls back to software emulation when the guest has
+// not reached its init under KVM within 90 s, as happens nested in some
+// VMs ($STEPBOX_QEMU_ACCEL=tcg forces software emulation, =kvm forbids
+// the fallback).
 //
 //	vmtest [--arch arm64] [--timeout 30m] [--only steps/03-pid-mnt] [--break pid.one] [--log FILE]
 //

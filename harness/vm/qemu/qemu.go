@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,7 +24,10 @@ type Machine struct {
 	MemoryMB  int           // guest RAM
 	CPUs      int           // guest CPUs
 	Timeout   time.Duration // hard limit on the whole run
-	Console   io.Writer     // where the serial console is copied, line by line
+	// BootDeadline, when not 0, stops qemu if the init has not said it
+	// is up by then (Run.NoBoot).
+	BootDeadline time.Duration
+	Console      io.Writer // where the serial console is copied, line by line
 }
 
 // Run is what one boot produced.
@@ -32,6 +36,7 @@ type Run struct {
 	BootTime time.Duration // from starting qemu to the init's BOOTED line
 	Elapsed  time.Duration // from starting qemu to its exit
 	TimedOut bool
+	NoBoot   bool  // the init was not up by the machine's BootDeadline, so qemu was stopped
 	ExitErr  error // qemu's own exit status, if not zero
 }
 
@@ -74,6 +79,19 @@ func (m *Machine) Boot(ctx context.Context) (*Run, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.Timeout)
 	defer cancel()
+	booted := make(chan struct{})
+	var noBoot atomic.Bool
+	if m.BootDeadline > 0 {
+		watchdog := time.AfterFunc(m.BootDeadline, func() {
+			select {
+			case <-booted:
+			default:
+				noBoot.Store(true)
+				cancel()
+			}
+		})
+		defer watchdog.Stop()
+	}
 	cmd := exec.CommandContext(ctx, bin, m.Args()...)
 	cmd.Stdin = nil // qemu must not put a terminal in raw mode
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -92,11 +110,14 @@ func (m *Machine) Boot(ctx context.Context) (*Run, error) {
 		run.Summary.Feed(line)
 		if run.BootTime == 0 && run.Summary.Booted {
 			run.BootTime = time.Since(start)
+			close(booted)
 		}
 	})
 	waitErr := cmd.Wait()
 	run.Elapsed = time.Since(start)
-	if ctx.Err() != nil {
+	if noBoot.Load() {
+		run.NoBoot = true
+	} else if ctx.Err() != nil {
 		run.TimedOut = true
 	} else if waitErr != nil {
 		run.ExitErr = fmt.Errorf("%s: %w", bin, waitErr)

@@ -83,8 +83,35 @@ func RunSuite(ctx context.Context, o Options) (*Run, error) {
 	}
 	m := &Machine{Arch: arch, Accel: accel, Kernel: k.Vmlinuz, Initramfs: initramfs,
 		MemoryMB: o.MemoryMB, CPUs: o.CPUs, Timeout: o.Timeout, Console: o.Console}
+	if mayFallBack(accel, os.Getenv(AccelEnv)) {
+		m.BootDeadline = kvmBootDeadline
+	}
 	o.logf("booting %s under %s: %s %s", k.Release, accel, arch.Qemu, strings.Join(m.Args(), " "))
+	run, err := m.Boot(ctx)
+	if err != nil || !run.NoBoot {
+		return run, err
+	}
+	// /dev/kvm opened, but the guest did not come up: KVM is there and
+	// does not work (seen nested in another VM, where the guest hangs
+	// after the firmware). Software emulation always does.
+	m.Accel = Accel{"tcg", fmt.Sprintf("KVM did not bring the guest to its init within %s", kvmBootDeadline)}
+	m.BootDeadline = 0
+	o.logf("no init under KVM after %s: falling back to software emulation", kvmBootDeadline)
+	o.logf("booting %s under %s: %s %s", k.Release, m.Accel, arch.Qemu, strings.Join(m.Args(), " "))
 	return m.Boot(ctx)
+}
+
+// kvmBootDeadline is how long a guest chosen to run under KVM may take to
+// reach its init before the run falls back to software emulation. Under
+// KVM that takes seconds; software emulation takes a minute or two.
+const kvmBootDeadline = 90 * time.Second
+
+// mayFallBack says whether a run under accel may go back to software
+// emulation when the guest does not boot: only KVM chosen because
+// /dev/kvm opened, not KVM asked for with $STEPBOX_QEMU_ACCEL=kvm (which
+// means "fail rather than fall back").
+func mayFallBack(accel Accel, forced string) bool {
+	return accel.Name == "kvm" && forced == ""
 }
 
 // buildImage compiles the guest's binaries and writes the initramfs.
