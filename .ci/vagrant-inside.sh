@@ -186,11 +186,16 @@ else
 fi
 echo "libvirt driver: $driver ($([ -e /dev/kvm ] && ls -l /dev/kvm | cut -d' ' -f1,3,4 || echo 'no /dev/kvm'))"
 
-# vm_up DRIVER: vagrant up with that driver, the guest's serial console
-# written to $work/console-DRIVER.log (STEPBOX_CONSOLE_LOG).
+# vm_up DRIVER [SECONDS]: vagrant up with that driver, the guest's serial
+# console written to $work/console-DRIVER.log (STEPBOX_CONSOLE_LOG); with
+# SECONDS, stopped after that long.
 vm_up() {
 	export STEPBOX_LIBVIRT_DRIVER=$1 STEPBOX_CONSOLE_LOG=$work/console-$1.log
-	make vm-up 2>&1 | no_progress
+	if [ -n "${2:-}" ]; then
+		timeout --kill-after=30 "$2" make vm-up 2>&1 | no_progress
+	else
+		make vm-up 2>&1 | no_progress
+	fi
 }
 # show_console DRIVER: the last lines the guest printed, to say why it
 # never answered.
@@ -207,7 +212,12 @@ if [ "$driver" = kvm ] && [ -z "${STEPBOX_LIBVIRT_DRIVER:-}" ]; then
 	# not kept then) must not fail the cycle: say so loudly, show its
 	# console, and run the cycle on the qemu driver, as a learner
 	# without KVM would.
-	if ! STEPBOX_BOOT_TIMEOUT=${STEPBOX_KVM_BOOT_TIMEOUT:-300} vm_up kvm; then
+	# The whole attempt is bounded too: vagrant-libvirt waits for the
+	# guest's DHCP lease before the boot timeout starts, up to 300 tries
+	# (a nested kvm guest that hangs after its firmware kept it waiting
+	# over 13 minutes).
+	kvm_boot=${STEPBOX_KVM_BOOT_TIMEOUT:-300}
+	if ! STEPBOX_BOOT_TIMEOUT=$kvm_boot vm_up kvm $((kvm_boot + 120)); then
 		echo "vagrant-inside.sh: WARNING: the kvm driver's guest did not come up"
 		show_console kvm
 		timeout 180 make vm-destroy >/dev/null 2>&1 || true
