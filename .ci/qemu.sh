@@ -4,7 +4,9 @@
 # in an arm64 guest (qemu-system-aarch64, always software emulation on an
 # amd64 host). The amd64 guest uses KVM when /dev/kvm opens read-write,
 # and software emulation if it has not booted under KVM within 90 s (the
-# log says which; STEPBOX_QEMU_ACCEL=tcg forces software emulation).
+# log says which; STEPBOX_QEMU_ACCEL=tcg forces software emulation). That
+# finding is kept for this boot of the host (kvm-hangs in the VM cache):
+# the broken-step proof and the Vagrant phase do not pay for it again.
 # Called by .ci/run; runs alone too. Prints per-phase times.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -184,6 +184,16 @@ if [ -z "${STEPBOX_LIBVIRT_DRIVER:-}" ]; then
 else
 	driver=$STEPBOX_LIBVIRT_DRIVER
 fi
+# A KVM that hung a guest earlier in this boot of the host (the QEMU
+# phase's finding, or this cycle's own on an earlier run) is not tried
+# again: finding out costs minutes.
+boot_id=$(cat /proc/sys/kernel/random/boot_id)
+kvm_hangs=${STEPBOX_KVM_HANGS:-}
+if [ "$driver" = kvm ] && [ -z "${STEPBOX_LIBVIRT_DRIVER:-}" ] && [ -n "$kvm_hangs" ] &&
+	[ "$(cat "$kvm_hangs" 2>/dev/null)" = "$boot_id" ]; then
+	driver=qemu
+	echo "KVM hung a guest earlier in this boot of the host ($kvm_hangs; remove it to try KVM again): the qemu driver"
+fi
 echo "libvirt driver: $driver ($([ -e /dev/kvm ] && ls -l /dev/kvm | cut -d' ' -f1,3,4 || echo 'no /dev/kvm'))"
 
 # vm_up DRIVER [SECONDS]: vagrant up with that driver, the guest's serial
@@ -221,6 +231,9 @@ if [ "$driver" = kvm ] && [ -z "${STEPBOX_LIBVIRT_DRIVER:-}" ]; then
 		echo "vagrant-inside.sh: WARNING: the kvm driver's guest did not come up"
 		show_console kvm
 		timeout 180 make vm-destroy >/dev/null 2>&1 || true
+		if [ -n "$kvm_hangs" ]; then
+			mkdir -p "$(dirname "$kvm_hangs")" && echo "$boot_id" >"$kvm_hangs" && echo "recorded in $kvm_hangs"
+		fi
 		driver=qemu
 		phase "vagrant up (libvirt, qemu driver, after kvm failed)"
 		echo "vagrant-inside.sh: trying again with the qemu driver (software emulation)"

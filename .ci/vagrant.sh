@@ -175,6 +175,9 @@ export STEPBOX_LIBVIRT_PREFIX=vagrantci- # no "stepbox" in anything libvirt name
 # can use KVM, as it does for a learner (set it to force one).
 export VAGRANT_DEFAULT_PROVIDER=libvirt VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_HOME=$work/vagrant.d
 export GOPROXY=off GOTOOLCHAIN=local
+# Where vmtest records a KVM that opened but hung a guest, in this boot of
+# the host (harness/vm/qemu's KVMHangsFile); the cycle reads and writes it too.
+export STEPBOX_KVM_HANGS=${cache%/vagrant}/vm/kvm-hangs
 timeout --kill-after=120 "${STEPBOX_VAGRANT_TIMEOUT:-2400}" \
 	unshare --net --mount --uts --propagation private -- bash .ci/vagrant-inside.sh "$work" "$box_file" &
 inside=$!

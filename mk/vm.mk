@@ -3,8 +3,10 @@
 # or qemu-system-aarch64 for an arm64 guest. No root and no KVM needed on
 # the host; KVM is used when /dev/kvm opens and the guest is the host's
 # architecture, and software emulation takes over when the guest does not
-# reach its init under KVM within 90 s (STEPBOX_QEMU_ACCEL=tcg forces
-# software emulation, =kvm forbids the fallback).
+# reach its init under KVM within 90 s; that finding is kept for this boot
+# of the host (kvm-hangs in the VM cache), so later runs go straight to
+# software emulation (STEPBOX_QEMU_ACCEL=tcg forces software emulation,
+# =kvm forbids the fallback).
 #
 #   make vm-test-qemu                       run every test package in the guest
 #   make vm-test-qemu-broken                prove a known-bad step fails in the guest

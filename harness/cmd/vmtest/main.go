@@ -5,8 +5,10 @@
 // it uses KVM when /dev/kvm opens and the guest is the host's own
 // architecture, and falls back to software emulation when the guest has
 // not reached its init under KVM within 90 s, as happens nested in some
-// VMs ($STEPBOX_QEMU_ACCEL=tcg forces software emulation, =kvm forbids
-// the fallback).
+// VMs; it then records that in the cache (kvm-hangs, for this boot of the
+// host) and later runs use software emulation at once
+// ($STEPBOX_QEMU_ACCEL=tcg forces software emulation, =kvm forbids the
+// fallback).
 //
 //	vmtest [--arch arm64] [--timeout 30m] [--only steps/03-pid-mnt] [--break pid.one] [--log FILE]
 //

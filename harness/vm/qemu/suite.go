@@ -58,12 +58,12 @@ func RunSuite(ctx context.Context, o Options) (*Run, error) {
 	if _, err := LookQemu(arch); err != nil {
 		return nil, err
 	}
-	accel, err := ChooseAccel(arch.GOARCH)
-	if err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(o.Cache, 0o755); err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
+	}
+	accel, err := o.chooseAccel(arch)
+	if err != nil {
+		return nil, err
 	}
 	var k *Kernel
 	var busybox string
@@ -83,28 +83,50 @@ func RunSuite(ctx context.Context, o Options) (*Run, error) {
 	}
 	m := &Machine{Arch: arch, Accel: accel, Kernel: k.Vmlinuz, Initramfs: initramfs,
 		MemoryMB: o.MemoryMB, CPUs: o.CPUs, Timeout: o.Timeout, Console: o.Console}
-	if mayFallBack(accel, os.Getenv(AccelEnv)) {
+	return o.boot(ctx, m, k.Release)
+}
+
+// chooseAccel is ChooseAccel, except that KVM which hung earlier in this
+// boot of the host (KVMHangsFile) is not tried again unless asked for.
+func (o *Options) chooseAccel(arch Arch) (Accel, error) {
+	accel, err := ChooseAccel(arch.GOARCH)
+	if err != nil || !mayFallBack(accel, os.Getenv(AccelEnv)) {
+		return accel, err
+	}
+	if path, hung := kvmHung(o.Cache); hung {
+		return Accel{"tcg", fmt.Sprintf("KVM did not bring a guest to its init earlier in this boot of the host (%s; remove it to try KVM again)", path)}, nil
+	}
+	return accel, nil
+}
+
+// boot boots m. When m runs under KVM chosen because /dev/kvm opened and
+// the guest does not reach its init within kvmBootDeadline, KVM is there
+// and does not work (seen nested in another VM, where the guest hangs
+// after the firmware): boot again under software emulation, which always
+// works, and record it (KVMHangsFile) for the runs after this one.
+func (o *Options) boot(ctx context.Context, m *Machine, release string) (*Run, error) {
+	if mayFallBack(m.Accel, os.Getenv(AccelEnv)) {
 		m.BootDeadline = kvmBootDeadline
 	}
-	o.logf("booting %s under %s: %s %s", k.Release, accel, arch.Qemu, strings.Join(m.Args(), " "))
+	o.logf("booting %s under %s: %s %s", release, m.Accel, m.Arch.Qemu, strings.Join(m.Args(), " "))
 	run, err := m.Boot(ctx)
 	if err != nil || !run.NoBoot {
 		return run, err
 	}
-	// /dev/kvm opened, but the guest did not come up: KVM is there and
-	// does not work (seen nested in another VM, where the guest hangs
-	// after the firmware). Software emulation always does.
 	m.Accel = Accel{"tcg", fmt.Sprintf("KVM did not bring the guest to its init within %s", kvmBootDeadline)}
 	m.BootDeadline = 0
 	o.logf("no init under KVM after %s: falling back to software emulation", kvmBootDeadline)
-	o.logf("booting %s under %s: %s %s", k.Release, m.Accel, arch.Qemu, strings.Join(m.Args(), " "))
+	if err := recordKVMHung(o.Cache); err != nil {
+		o.logf("%v", err)
+	}
+	o.logf("booting %s under %s: %s %s", release, m.Accel, m.Arch.Qemu, strings.Join(m.Args(), " "))
 	return m.Boot(ctx)
 }
 
 // kvmBootDeadline is how long a guest chosen to run under KVM may take to
 // reach its init before the run falls back to software emulation. Under
 // KVM that takes seconds; software emulation takes a minute or two.
-const kvmBootDeadline = 90 * time.Second
+var kvmBootDeadline = 90 * time.Second
 
 // mayFallBack says whether a run under accel may go back to software
 // emulation when the guest does not boot: only KVM chosen because
