@@ -44,12 +44,12 @@ var step05 = Step{
 			Proves: "a CPU-burning command gets only about --cpus worth of CPU",
 			Hints: [...]string{
 				"A command burning CPU inside must get only about --cpus worth. Is the command itself in the cgroup with the quota, from its very first instruction?",
-				"Write the child's PID to the cgroup's cgroup.procs from the parent, then release the child (a byte on a pipe it waits on) so it can exec the command.",
-				"The article writes its own PID (os.Getpid) to tasks: the runtime is limited, not the container. And v1's tasks file moves one thread; cgroup.procs moves them all.",
+				"Put the child in the cgroup before it may exec: write its PID to cgroup.procs from the parent, or (the reference, faster) send it the open tasks file and have every thread write 0 to it; then release it (a byte on the socket it waits on).",
+				"The article writes its own PID (os.Getpid) to tasks: the runtime is limited, not the container. And v1's tasks file moves one thread, the writer's with 0: a Go program has several.",
 			},
 			Mutants: []Mutant{
 				{"cgroup.enforced", 5, "never moves the child into the cgroup",
-					[]Edit{dropCall("cg.addProcess(cmd.Process.Pid)")}},
+					[]Edit{{"return joinCgroup(join)", "return unix.Close(join)", ""}}},
 			},
 			Run: checkQuotaEnforced,
 		},
@@ -100,7 +100,7 @@ var step05 = Step{
 			Proves: "the command is in its container's cgroup from its first instruction, never unlimited",
 			Hints: [...]string{
 				"The command must never run a moment outside its cgroup: look at the order in which the parent starts the child, moves it into the cgroup and lets it go on.",
-				"Write the child's PID to the cgroup's cgroup.procs while the child is still blocked reading the sync pipe, and only then write the byte that releases it; the command it execs inherits the cgroup.",
+				"The child must be in the cgroup before it execs: join it as the child's first act (the reference writes 0 to tasks on every thread), or have the parent write its PID to cgroup.procs while it is still blocked on the sync socket; the command it execs inherits the cgroup.",
 				"Moving the process after it has started looks fine in every limit you read later, but the command ran unlimited until then; and joining the cgroup from the runtime itself (the article's way) limits the wrong process.",
 			},
 			Mutants: []Mutant{
@@ -108,10 +108,10 @@ var step05 = Step{
 				// take longer than 100 ms to start and read its cgroup.
 				{"cgroup.from_start", 5, "releases the child first and moves it into its cgroup two seconds later, so the command starts unlimited",
 					[]Edit{
-						{"\tif err := releaseChild(syncWrite); err != nil {\n\t\treturn 0, err\n\t}\n\treturn waitForChild(cmd)",
-							"\treturn waitForChild(cmd)", ""},
-						{"\tif err := host.setUp(cfg, cmd); err != nil {",
-							"\tif err := releaseChild(syncWrite); err != nil {\n\t\treturn 0, err\n\t}\n\t_ = unix.Nanosleep(&unix.Timespec{Sec: 2}, nil)\n\tif err := host.setUp(cfg, cmd); err != nil {", ""},
+						{"return joinCgroup(join)", "return unix.Close(join)", ""},
+						{"\tif err := releaseChild(syncWrite, host.cgroup); err != nil {\n\t\treturn 0, err\n\t}\n",
+							"\tif err := releaseChild(syncWrite, host.cgroup); err != nil {\n\t\treturn 0, err\n\t}\n" +
+								"\t_ = unix.Nanosleep(&unix.Timespec{Sec: 2}, nil)\n\t_ = host.cgroup.write(\"cgroup.procs\", strconv.Itoa(cmd.Process.Pid))\n", ""},
 					}},
 			},
 			Run: checkCgroupFromStart,
@@ -136,12 +136,12 @@ var step05 = Step{
 			Proves: "the command starts with file descriptors 0, 1 and 2 open and no others",
 			Hints: [...]string{
 				"Only stdin, stdout and stderr should reach the command: list /proc/self/fd inside the container and ask where each other number came from.",
-				"The sync pipe arrives in the child as fd 3 (ExtraFiles[0]) without close-on-exec; close it (syncPipe.Close) once the byte is read, before execve.",
+				"The sync socket arrives in the child as fd 3 (ExtraFiles[0]) without close-on-exec; close it (syncSocket.Close) once the byte is read, before execve.",
 				"A descriptor left open leaks the runtime's plumbing into the container: a pipe the command could write to, or, later, a netlink socket in the host's network namespace.",
 			},
 			Mutants: []Mutant{
-				{"cli.fds", 5, "never closes the sync pipe in the child, so the command inherits fd 3",
-					[]Edit{{"\tdefer syncPipe.Close()\n", "", ""}}},
+				{"cli.fds", 5, "never closes the sync socket in the child, so the command inherits fd 3",
+					[]Edit{{"\tdefer syncSocket.Close()\n", "", ""}}},
 			},
 			Run: checkFDsClosed,
 		},
@@ -349,7 +349,7 @@ func (e *Env) takes(flag, value string) Outcome {
 }
 
 // Step 05: what the command is handed when it starts. The parent that
-// waits, the sync pipe and the cgroup are new in this step, and each can
+// waits, the sync socket and the cgroup are new in this step, and each can
 // leak into the command: an ignored signal, an open descriptor, a moment
 // outside the cgroup. The probe records all three before it does
 // anything else (probe/start.go); the sandbox starts the runtime with
@@ -384,7 +384,7 @@ func checkSignalsDefault(e *Env) Outcome {
 }
 
 // checkFDsClosed: the command starts with stdin, stdout and stderr open
-// and nothing else: not the sync pipe, not a netlink socket.
+// and nothing else: not the sync socket, not a netlink socket.
 func checkFDsClosed(e *Env) Outcome {
 	res, out := e.report()
 	if res == nil {

@@ -29,7 +29,7 @@ var StarterPasses = map[int]map[string]string{
 	3: {"mnt.no_leak": "step 02 mounts nothing, so nothing can leak yet; the check bites as soon as the learner mounts /proc without first making / private"},
 	5: {
 		"cli.signals": "step 04 never touches signals, so nothing is ignored yet; the check bites when the learner keeps the runtime alive on Ctrl-C with signal.Ignore instead of signal.Notify",
-		"cli.fds":     "step 04 hands the child nothing but stdio; the check bites when the learner adds the sync pipe and forgets to close it in the child",
+		"cli.fds":     "step 04 hands the child nothing but stdio; the check bites when the learner adds the sync socket and forgets to close it in the child",
 	},
 	10: {"sec.ordinary": "step 09 runs ordinary programs already; the check bites when the learner's filter or capability drop breaks them, or the filter goes in before the runtime's own mounts"},
 }
