@@ -7,12 +7,12 @@
 //
 // "run" checks the rootfs and starts a second copy of this same program,
 // /proc/self/exe, as "child" in new UTS, PID, mount and IPC namespaces.
-// The child waits on a pipe while the parent creates a cgroup, sets its
-// CPU quota and moves the child into it; then the child sets the
-// hostname, makes its mounts private, pivots into the rootfs, detaches
-// the old root, mounts a fresh /proc and a minimal /dev and replaces
-// itself with CMD, found inside the rootfs. The parent forwards signals,
-// waits, and removes the cgroup.
+// The child waits on a socket while the parent creates a cgroup, sets its
+// CPU quota and sends the child its file to join it; then the child
+// joins, sets the hostname, makes its mounts private, pivots into the
+// rootfs, detaches the old root, mounts a fresh /proc and a minimal /dev
+// and replaces itself with CMD, found inside the rootfs. The parent
+// forwards signals, waits, and removes the cgroup.
 package main
 
 import (
@@ -159,9 +159,10 @@ func resolveRootfs(path string) (string, error) {
 
 // runContainer re-executes this program as "child" and waits for it.
 //
-// The child starts blocked on a pipe. Meanwhile the parent sets up the
-// container's host side (hostSide: here, its cgroup) and moves the child
-// in; only then does it write the byte that lets the child go on. So the
+// The child starts blocked on a socket. Meanwhile the parent sets up the
+// container's host side (hostSide: here, its cgroup); only then does it
+// send the byte that lets the child go on, with the cgroup's open file,
+// through which the child moves itself in before anything else. So the
 // command never runs a moment without its limit, and the parent itself
 // never joins the cgroup. Whatever happens next, the host side is
 // removed at the end.
@@ -233,7 +234,7 @@ type hostSide struct {
 	cgroup *cgroup // nil until made
 }
 
-// setUp prepares the host side while the child waits on the sync pipe.
+// setUp prepares the host side while the child waits on the sync socket.
 // The child's Go runtime is starting meanwhile, so this work overlaps
 // with it instead of adding to it.
 func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) error {

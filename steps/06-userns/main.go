@@ -9,10 +9,10 @@
 // "run" checks the rootfs and starts a second copy of this same program,
 // /proc/self/exe, as "child" in new user, UTS, PID, mount and IPC
 // namespaces, with its uid and gid maps written before it execs. The
-// child waits on a pipe while the parent creates a cgroup (as root; an
-// ordinary user runs without one), sets its CPU quota and moves the
-// child into it; then the child sets the hostname, makes its mounts
-// private, mounts a fresh /proc and a minimal /dev (bound from the
+// child waits on a socket while the parent creates a cgroup (as root; an
+// ordinary user runs without one), sets its CPU quota and sends the child
+// its file to join it; then the child joins, sets the hostname, makes its
+// mounts private, mounts a fresh /proc and a minimal /dev (bound from the
 // host's devices) into the rootfs, pivots into it, detaches the old root
 // and replaces itself with CMD, found inside the rootfs. The parent
 // forwards signals, waits, and removes the cgroup.
@@ -172,9 +172,10 @@ func resolveRootfs(path string) (string, error) {
 
 // runContainer re-executes this program as "child" and waits for it.
 //
-// The child starts blocked on a pipe. Meanwhile the parent sets up the
-// container's host side (hostSide: here, its cgroup) and moves the child
-// in; only then does it write the byte that lets the child go on. So the
+// The child starts blocked on a socket. Meanwhile the parent sets up the
+// container's host side (hostSide: here, its cgroup); only then does it
+// send the byte that lets the child go on, with the cgroup's open file,
+// through which the child moves itself in before anything else. So the
 // command never runs a moment without its limit, and the parent itself
 // never joins the cgroup. Whatever happens next, the host side is
 // removed at the end.
@@ -186,9 +187,9 @@ func runContainer(cfg config) (status int, err error) {
 	var host hostSide
 	defer func() { err = host.remove(err) }()
 	cmd := childCommand(cfg)
-	syncRead, syncWrite, err := os.Pipe()
+	syncRead, syncWrite, err := syncSocket()
 	if err != nil {
-		return 0, fmt.Errorf("cannot create the sync pipe: %w", err)
+		return 0, err
 	}
 	defer syncWrite.Close()
 	cmd.ExtraFiles = []*os.File{syncRead} // fd 3 in the child, after stdin, stdout, stderr
@@ -214,7 +215,7 @@ func runContainer(cfg config) (status int, err error) {
 	if err := host.setUp(cfg, cmd); err != nil {
 		return 0, err
 	}
-	if err := releaseChild(syncWrite); err != nil {
+	if err := releaseChild(syncWrite, host.cgroup); err != nil {
 		return 0, err
 	}
 	return waitForChild(cmd)
@@ -266,17 +267,18 @@ type hostSide struct {
 	cgroup *cgroup // nil until made
 }
 
-// setUp prepares the host side while the child waits on the sync pipe.
+// setUp prepares the host side while the child waits on the sync socket.
 // The child's Go runtime is starting meanwhile, so this work overlaps
 // with it instead of adding to it.
 func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) error {
-	return h.setUpCgroup(cfg, cmd)
+	return h.setUpCgroup(cfg)
 }
 
 // setUpCgroup creates the container's cgroup, sets its CPU quota and
-// moves the child in. h.cgroup is set as soon as the cgroup exists, so
-// that remove finds it if a later write fails.
-func (h *hostSide) setUpCgroup(cfg config, cmd *exec.Cmd) error {
+// opens the file the child joins it through (releaseChild sends it).
+// h.cgroup is set as soon as the cgroup exists, so that remove finds it
+// if a later step fails.
+func (h *hostSide) setUpCgroup(cfg config) error {
 	if os.Geteuid() != 0 {
 		// Only root may create cgroups here (rootless runtimes ask
 		// systemd for a delegated one): run without, and say so.
@@ -291,10 +293,7 @@ func (h *hostSide) setUpCgroup(cfg config, cmd *exec.Cmd) error {
 	if err := cg.setCPUQuota(cfg.cpus); err != nil {
 		return err
 	}
-	if err := cg.addProcess(cmd.Process.Pid); err != nil {
-		return err
-	}
-	return nil
+	return cg.openJoin()
 }
 
 // remove takes away what setUp made, also after a half-done setUp. A
@@ -345,10 +344,28 @@ func forwardSignals(signals chan os.Signal, child *os.Process) {
 	}
 }
 
-// releaseChild writes the byte that waitForParent is blocked on: the
-// cgroup is ready, the child may go on.
-func releaseChild(syncWrite *os.File) error {
-	if _, err := syncWrite.Write([]byte{0}); err != nil {
+// syncSocket makes the socket pair the child waits on: syncRead goes to
+// the child as fd 3, syncWrite stays here. A pipe would do to send the
+// byte that releases the child; a Unix socket can also carry an open
+// file, the cgroup's, with it (releaseChild).
+func syncSocket() (syncRead, syncWrite *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot create the sync socket: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync socket"), os.NewFile(uintptr(fds[1]), "sync socket"), nil
+}
+
+// releaseChild sends the byte that waitForParent is blocked on: the
+// host side is ready, the child may go on. With it, as SCM_RIGHTS, goes
+// the cgroup's join file, which the child writes to to move itself in
+// (joinCgroup); without a cgroup (not root), the byte alone.
+func releaseChild(syncWrite *os.File, cg *cgroup) error {
+	var rights []byte
+	if cg != nil {
+		rights = unix.UnixRights(int(cg.join.Fd()))
+	}
+	if err := unix.Sendmsg(int(syncWrite.Fd()), []byte{0}, rights, nil, 0); err != nil {
 		return fmt.Errorf("cannot release the child process: %w", err)
 	}
 	return nil
@@ -410,18 +427,46 @@ func child(args []string) int {
 	return execCommand(cfg.command)
 }
 
-// waitForParent blocks until the parent has put this process in its
-// cgroup; it must be the child's first action. The parent passed the read
-// end of a pipe as fd 3 and writes one byte when ready. EOF without the
-// byte means the parent gave up (it reports why). The pipe is closed here,
-// so the command does not inherit fd 3.
+// waitForParent blocks until the parent has made the cgroup, then moves
+// this process into it; it must be the child's first action. The parent
+// passed one end of a socket pair as fd 3 and sends one byte when ready,
+// with the cgroup's join file when there is a cgroup. EOF without the
+// byte means the parent gave up (it reports why). The socket is closed
+// here, so the command does not inherit fd 3; the join file came
+// close-on-exec, and joinCgroup closes it.
 func waitForParent() error {
-	syncPipe := os.NewFile(3, "sync pipe")
-	defer syncPipe.Close()
-	if _, err := io.ReadFull(syncPipe, make([]byte, 1)); err != nil {
+	syncSocket := os.NewFile(3, "sync socket")
+	defer syncSocket.Close()
+	oob := make([]byte, unix.CmsgSpace(4)) // room for one fd
+	n, oobn, _, _, err := unix.Recvmsg(int(syncSocket.Fd()), make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
+	if err == nil && n == 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return fmt.Errorf("the parent did not finish setting up the container: %w", err)
 	}
-	return nil
+	if oobn == 0 {
+		return nil // no cgroup: the runtime is not root
+	}
+	join, err := receivedFile(oob[:oobn])
+	if err != nil {
+		return err
+	}
+	return joinCgroup(join)
+}
+
+// receivedFile returns the file descriptor an SCM_RIGHTS message
+// brought: the kernel installed it in this process, as a new number.
+func receivedFile(oob []byte) (int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil || len(msgs) != 1 {
+		return -1, fmt.Errorf("the parent sent no cgroup file: %v", err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return -1, fmt.Errorf("the parent sent no cgroup file: %v", err)
+	}
+	return fds[0], nil
 }
 
 // setupContainer runs in the child, before the command replaces it.

@@ -47,7 +47,7 @@ import (
 // child (its uid_map is written by then) and before releasing it.
 
 // overlayFD is the fd of the socket the overlay reaches the child on:
-// after stdin, stdout, stderr and the sync pipe (3).
+// after stdin, stdout, stderr and the sync socket (3).
 const overlayFD = 4
 
 // overlaySocket makes the socket the parent passes the overlay through,

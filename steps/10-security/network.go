@@ -44,7 +44,7 @@ type network struct {
 	published bool   // it has published ports, whose rules remove takes away
 }
 
-// connectNetwork gives the child (still waiting on the sync pipe) an
+// connectNetwork gives the child (still waiting on the sync socket) an
 // eth0 with an address of its own, cabled to the bridge. Only root can
 // add interfaces to the host side: an ordinary user's container keeps
 // loopback alone (rootless runtimes use slirp4netns or pasta instead),
