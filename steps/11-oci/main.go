@@ -29,7 +29,7 @@
 // as root, an overlay (overlay.go), and starts a second copy of this same
 // program, /proc/self/exe, as "child" in new user, UTS, PID, mount, IPC
 // and network namespaces. The parent cables the child to the stepbox0
-// bridge and puts it in a cgroup of its own while it waits; then the
+// bridge and makes it a cgroup of its own while it waits; then the
 // child sets the hostname, mounts its root, /proc and /dev, pivots, and
 // either becomes the command (--init=false) or stays as PID 1, the init
 // (init.go), and starts the command as its own child. The parent records

@@ -78,11 +78,11 @@ func cgroupPathOf(spec *specs.Spec, id string) (string, error) {
 	return filepath.Clean("/" + p), nil
 }
 
-// setupCgroups creates the container's cgroups, writes its limits and
-// moves pid in. It returns the cgroup directories and, of those and
-// their parents, the ones it created, which are the only ones delete
-// will remove.
-func setupCgroups(spec *specs.Spec, id string, pid int) (dirs, made []string, err error) {
+// setupCgroups creates the container's cgroups and writes its limits;
+// the init moves itself in (openJoinFiles). It returns the cgroup
+// directories and, of those and their parents, the ones it created,
+// which are the only ones delete will remove.
+func setupCgroups(spec *specs.Spec, id string) (dirs, made []string, err error) {
 	if os.Geteuid() != 0 {
 		ociWarn("not root, so no cgroup: linux.resources is not applied")
 		return nil, nil, nil
@@ -116,12 +116,36 @@ func setupCgroups(spec *specs.Spec, id string, pid int) (dirs, made []string, er
 	if err := applyDeviceRules(list, path, spec.Linux.Resources); err != nil {
 		return dirs, made, err
 	}
-	for _, dir := range dirs {
-		if err := writeFile(filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
-			return dirs, made, err
-		}
-	}
 	return dirs, made, nil
+}
+
+// openJoinFiles opens, in each of the container's cgroups, the file
+// through which the init moves itself in, as the child of "run" does
+// (joinCgroup in cgroup.go: why it is faster than writing the init's
+// PID to cgroup.procs): tasks in a v1 hierarchy, cgroup.procs in v2,
+// which has no tasks file. On error, the files opened so far are closed.
+func openJoinFiles(dirs []string) ([]*os.File, error) {
+	var files []*os.File
+	for _, dir := range dirs {
+		name := filepath.Join(dir, "tasks")
+		if _, err := os.Stat(name); err != nil {
+			name = filepath.Join(dir, "cgroup.procs")
+		}
+		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			closeAll(files)
+			return nil, fmt.Errorf("cannot open %s: %w", name, err)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// closeAll closes files; errors are moot, the files were only written.
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }
 
 // mkdirAllRecorded makes dir and its missing parents below root, and

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,25 +170,28 @@ func startInit(b *bundle, o createOpts, r *record) (*exec.Cmd, *os.File, error) 
 		ours.Close()
 		return nil, nil, err
 	}
-	if err := prepareInit(b, r, cmd.Process.Pid); err != nil {
+	if err := prepareInit(b, r, cmd.Process.Pid, ours); err != nil {
 		ours.Close()
 		return cmd, nil, err
 	}
 	return cmd, ours, sendGo(ours, r)
 }
 
-// prepareInit records the init, puts it in its cgroups and runs the
+// prepareInit records the init, has it join its cgroups and runs the
 // hooks that run outside the container while the init waits.
-func prepareInit(b *bundle, r *record, pid int) (err error) {
+func prepareInit(b *bundle, r *record, pid int, sync *os.File) (err error) {
 	r.Pid = pid
 	if r.InitStart, err = processStart(pid); err != nil {
 		return fmt.Errorf("the container's init ended at once: %w", err)
 	}
-	r.Cgroups, r.Created, err = setupCgroups(b.spec, r.ID, pid)
+	r.Cgroups, r.Created, err = setupCgroups(b.spec, r.ID)
 	if saveErr := r.save(); err == nil {
 		err = saveErr // saved even after a failure, so delete could find the cgroups
 	}
 	if err != nil {
+		return err
+	}
+	if err := sendCgroups(sync, r.Cgroups); err != nil {
 		return err
 	}
 	if err := runHooks("prestart", b.spec.Hooks, r); err != nil {
@@ -197,9 +201,14 @@ func prepareInit(b *bundle, r *record, pid int) (err error) {
 }
 
 // syncPair is a socket pair between create and the init: one line each
-// way, both ends close-on-exec except the one the init inherits.
+// way, both ends close-on-exec except the one the init inherits. Our end
+// is non-blocking, which os.NewFile needs to make it pollable: only then
+// does readReply's deadline hold.
 func syncPair() (ours, theirs *os.File, err error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err == nil {
+		err = unix.SetNonblock(fds[0], true)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot create the sync socket: %w", err)
 	}
@@ -364,6 +373,38 @@ func sameNamespace(fd int, path string) bool {
 	return unix.Fstat(fd, &a) == nil && unix.Stat(path, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
+// sendCgroups sends the init the files it joins its cgroups through
+// (openJoinFiles), none without cgroups, and waits until it has: the
+// hooks that run next may look for the init in its cgroups.
+func sendCgroups(sync *os.File, dirs []string) error {
+	files, err := openJoinFiles(dirs)
+	if err != nil {
+		return err
+	}
+	defer closeAll(files) // the init has its own once sent
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
+	}
+	var rights []byte
+	if len(fds) > 0 {
+		rights = unix.UnixRights(fds...)
+	}
+	// Control, not Fd: Fd would make the socket blocking, and
+	// readReply's deadline would no longer hold.
+	conn, err := sync.SyscallConn()
+	if err == nil {
+		ctlErr := conn.Control(func(fd uintptr) {
+			err = unix.Sendmsg(int(fd), []byte{0}, rights, nil, 0)
+		})
+		err = cmp.Or(ctlErr, err)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot send the container's init its cgroups: %w", err)
+	}
+	return readReply(sync, "joined")
+}
+
 // sendGo tells the init its state (for the hooks it runs) and to go on.
 func sendGo(sync *os.File, r *record) error {
 	data, _ := json.Marshal(r.specState()) // plain strings and ints always encode
@@ -373,14 +414,21 @@ func sendGo(sync *os.File, r *record) error {
 	return nil
 }
 
-// waitReady reads the init's answer: "ready", or "error STATUS LINE",
-// the init's own error with the exit status create should fail with.
+// waitReady reads the init's answer once it has built the container.
 func waitReady(sync *os.File) error {
 	defer sync.Close()
+	return readReply(sync, "ready")
+}
+
+// readReply reads one line from the init: want, or "error STATUS LINE",
+// the init's own error with the exit status create should fail with.
+// The init writes a line only when create waits for one, so the bufio
+// reader never holds back the next.
+func readReply(sync *os.File, want string) error {
 	_ = sync.SetReadDeadline(time.Now().Add(time.Minute))
 	line, err := bufio.NewReader(sync).ReadString('\n')
 	line = strings.TrimSpace(line)
-	if line == "ready" {
+	if line == want {
 		return nil
 	}
 	if rest, ok := strings.CutPrefix(line, "error "); ok {
