@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -78,72 +79,107 @@ func cgroupPathOf(spec *specs.Spec, id string) (string, error) {
 	return filepath.Clean("/" + p), nil
 }
 
-// setupCgroups creates the container's cgroups and writes its limits;
-// the init moves itself in (openJoinFiles). It returns the cgroup
-// directories and, of those and their parents, the ones it created,
-// which are the only ones delete will remove.
-func setupCgroups(spec *specs.Spec, id string) (dirs, made []string, err error) {
+// containerCgroups is where the container's cgroups are.
+type containerCgroups struct {
+	path string      // the same in every hierarchy
+	list []hierarchy // the hierarchies; none when not root
+}
+
+// setupCgroups creates the container's cgroups, before the init exists:
+// it is born in the v2 one and moves itself into the others
+// (cgroupJoin). Their limits come once it is cloned (writeLimits). It
+// returns the cgroup directories and, of those and their parents, the
+// ones it created, which are the only ones delete will remove.
+func setupCgroups(spec *specs.Spec, id string) (cgs containerCgroups, dirs, made []string, err error) {
 	if os.Geteuid() != 0 {
 		ociWarn("not root, so no cgroup: linux.resources is not applied")
-		return nil, nil, nil
+		return cgs, nil, nil, nil
 	}
-	path, err := cgroupPathOf(spec, id)
-	if err != nil {
-		return nil, nil, err
+	if cgs.path, err = cgroupPathOf(spec, id); err != nil {
+		return cgs, nil, nil, err
 	}
 	list, err := cgroupHierarchies()
 	if err != nil {
-		return nil, nil, err
+		return cgs, nil, nil, err
 	}
 	for _, h := range list {
 		if !h.v2 && slices.Contains(h.has, "cpuset") && !slices.Contains(h.has, "cpu") && !wantsCpuset(spec) {
 			continue // the v1 cpuset hierarchy only when asked: see inheritCpuset
 		}
-		dir := filepath.Join(h.mount, path)
+		dir := filepath.Join(h.mount, cgs.path)
 		created, err := mkdirAllRecorded(h.mount, dir)
 		made = append(made, created...)
 		if err == nil && !h.v2 && slices.Contains(h.has, "cpuset") {
 			err = inheritCpuset(h.mount, dir)
 		}
 		if err != nil {
-			return dirs, made, err
+			return cgs, dirs, made, err
 		}
 		dirs = append(dirs, dir)
 	}
-	if err := writeResources(list, path, spec.Linux.Resources); err != nil {
-		return dirs, made, err
-	}
-	if err := applyDeviceRules(list, path, spec.Linux.Resources); err != nil {
-		return dirs, made, err
-	}
-	return dirs, made, nil
+	cgs.list = list
+	return cgs, dirs, made, nil
 }
 
-// openJoinFiles opens, in each of the container's cgroups, the file
-// through which the init moves itself in, as the child of "run" does
-// (joinCgroup in cgroup.go: why it is faster than writing the init's
-// PID to cgroup.procs): tasks in a v1 hierarchy, cgroup.procs in v2,
-// which has no tasks file. On error, the files opened so far are closed.
-func openJoinFiles(dirs []string) ([]*os.File, error) {
-	var files []*os.File
+// writeLimits writes linux.resources and the device rules into the
+// container's cgroups. It runs while the init's Go runtime starts, off
+// the path create waits on: the init runs nothing of the container's
+// until create has written them and sent "go".
+func (cgs containerCgroups) writeLimits(res *specs.LinuxResources) error {
+	if len(cgs.list) == 0 {
+		return nil
+	}
+	if err := writeResources(cgs.list, cgs.path, res); err != nil {
+		return err
+	}
+	return applyDeviceRules(cgs.list, cgs.path, res)
+}
+
+// cgroupJoin is how the init gets into its cgroups without anyone
+// writing its PID to a cgroup.procs, which takes a lock every fork and
+// exit reads and can wait for an RCU grace period (step 05's "Why it is
+// fast"). In the v2 hierarchy it is born in its cgroup: clone3's
+// CLONE_INTO_CGROUP (Go's SysProcAttr.UseCgroupFD) with the cgroup's
+// directory. v1 has no such flag: there it moves itself, every thread
+// writing 0 to the cgroup's tasks file (joinCgroup in cgroup.go).
+type cgroupJoin struct {
+	v2    *os.File   // the v2 cgroup's directory; nil without one
+	tasks []*os.File // each v1 cgroup's tasks, open for writing
+}
+
+// openCgroupJoin opens what cgroupJoin holds, for each cgroup in dirs:
+// a v1 cgroup has a tasks file, a v2 one has none.
+func openCgroupJoin(dirs []string) (*cgroupJoin, error) {
+	j := &cgroupJoin{}
 	for _, dir := range dirs {
-		name := filepath.Join(dir, "tasks")
-		if _, err := os.Stat(name); err != nil {
-			name = filepath.Join(dir, "cgroup.procs")
+		tasks, err := os.OpenFile(filepath.Join(dir, "tasks"), os.O_WRONLY, 0)
+		if errors.Is(err, fs.ErrNotExist) && j.v2 == nil {
+			j.v2, err = os.Open(dir)
 		}
-		f, err := os.OpenFile(name, os.O_WRONLY, 0)
 		if err != nil {
-			closeAll(files)
-			return nil, fmt.Errorf("cannot open %s: %w", name, err)
+			j.close()
+			return nil, fmt.Errorf("cannot open the cgroup %s: %w", dir, err)
 		}
-		files = append(files, f)
+		if tasks != nil {
+			j.tasks = append(j.tasks, tasks)
+		}
 	}
-	return files, nil
+	return j, nil
 }
 
-// closeAll closes files; errors are moot, the files were only written.
-func closeAll(files []*os.File) {
-	for _, f := range files {
+// bornIn makes the init start in the v2 cgroup, if there is one.
+func (j *cgroupJoin) bornIn(sys *syscall.SysProcAttr) {
+	if j.v2 != nil {
+		sys.UseCgroupFD, sys.CgroupFD = true, int(j.v2.Fd())
+	}
+}
+
+// close closes the files: the init has its own once they are sent.
+func (j *cgroupJoin) close() {
+	if j.v2 != nil {
+		j.v2.Close()
+	}
+	for _, f := range j.tasks {
 		f.Close()
 	}
 }

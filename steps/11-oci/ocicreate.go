@@ -163,35 +163,58 @@ func startInit(b *bundle, o createOpts, r *record) (*exec.Cmd, *os.File, error) 
 	}
 	defer theirs.Close()
 	cmd, err := initCommand(b, o, r.ID, theirs, listener)
+	var join *cgroupJoin
+	var cgs containerCgroups
 	if err == nil {
+		join, cgs, err = makeCgroups(b, r, cmd)
+	}
+	if err == nil {
+		defer join.close()
 		err = startInNamespaces(cmd, b.spec.Linux.Namespaces)
 	}
 	if err != nil {
 		ours.Close()
 		return nil, nil, err
 	}
-	if err := prepareInit(b, r, cmd.Process.Pid, ours); err != nil {
+	if err := prepareInit(b, r, cmd.Process.Pid, ours, join, cgs); err != nil {
 		ours.Close()
 		return cmd, nil, err
 	}
 	return cmd, ours, sendGo(ours, r)
 }
 
-// prepareInit records the init, has it join its cgroups and runs the
-// hooks that run outside the container while the init waits.
-func prepareInit(b *bundle, r *record, pid int, sync *os.File) (err error) {
+// makeCgroups makes the container's cgroups before the init exists, and
+// opens what it needs to get in (cgroupJoin): the clone puts it in the
+// v2 one.
+func makeCgroups(b *bundle, r *record, cmd *exec.Cmd) (*cgroupJoin, containerCgroups, error) {
+	cgs, dirs, made, err := setupCgroups(b.spec, r.ID)
+	r.Cgroups, r.Created = dirs, made // even after a failure: undo removes them
+	if err != nil {
+		return nil, cgs, err
+	}
+	join, err := openCgroupJoin(r.Cgroups)
+	if err != nil {
+		return nil, cgs, err
+	}
+	join.bornIn(cmd.SysProcAttr)
+	return join, cgs, nil
+}
+
+// prepareInit records the init, writes its cgroups' limits, has it join
+// its v1 cgroups and runs the hooks that run outside the container
+// while the init waits.
+func prepareInit(b *bundle, r *record, pid int, sync *os.File, join *cgroupJoin, cgs containerCgroups) (err error) {
 	r.Pid = pid
 	if r.InitStart, err = processStart(pid); err != nil {
 		return fmt.Errorf("the container's init ended at once: %w", err)
 	}
-	r.Cgroups, r.Created, err = setupCgroups(b.spec, r.ID)
-	if saveErr := r.save(); err == nil {
-		err = saveErr // saved even after a failure, so delete could find the cgroups
-	}
-	if err != nil {
+	if err := r.save(); err != nil {
 		return err
 	}
-	if err := sendCgroups(sync, r.Cgroups); err != nil {
+	if err := cgs.writeLimits(b.spec.Linux.Resources); err != nil {
+		return err
+	}
+	if err := sendCgroups(sync, join.tasks); err != nil {
 		return err
 	}
 	if err := runHooks("prestart", b.spec.Hooks, r); err != nil {
@@ -373,15 +396,10 @@ func sameNamespace(fd int, path string) bool {
 	return unix.Fstat(fd, &a) == nil && unix.Stat(path, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
-// sendCgroups sends the init the files it joins its cgroups through
-// (openJoinFiles), none without cgroups, and waits until it has: the
-// hooks that run next may look for the init in its cgroups.
-func sendCgroups(sync *os.File, dirs []string) error {
-	files, err := openJoinFiles(dirs)
-	if err != nil {
-		return err
-	}
-	defer closeAll(files) // the init has its own once sent
+// sendCgroups sends the init the tasks files of its v1 cgroups, none
+// without, and waits until it has joined them: the hooks that run next
+// may look for the init in its cgroups.
+func sendCgroups(sync *os.File, files []*os.File) error {
 	fds := make([]int, len(files))
 	for i, f := range files {
 		fds[i] = int(f.Fd())
