@@ -135,13 +135,19 @@ func (cgs containerCgroups) writeLimits(res *specs.LinuxResources) error {
 	return applyDeviceRules(cgs.list, cgs.path, res)
 }
 
-// cgroupJoin is how the init gets into its cgroups without anyone
-// writing its PID to a cgroup.procs, which takes a lock every fork and
+// cgroupJoin is how the init is born in its cgroups, so that nobody
+// writes its PID to a cgroup.procs, which takes a lock every fork and
 // exit reads and can wait for an RCU grace period (step 05's "Why it is
-// fast"). In the v2 hierarchy it is born in its cgroup: clone3's
-// CLONE_INTO_CGROUP (Go's SysProcAttr.UseCgroupFD) with the cgroup's
-// directory. v1 has no such flag: there it moves itself, every thread
-// writing 0 to the cgroup's tasks file (joinCgroup in cgroup.go).
+// fast"). In the v2 hierarchy: clone3's CLONE_INTO_CGROUP (Go's
+// SysProcAttr.UseCgroupFD) with the cgroup's directory. v1 has no such
+// flag, but a child starts in the cgroups of the thread that forks it,
+// and a thread that moves only itself (0 written to tasks) takes no
+// global lock. So the thread that clones the init joins the v1 cgroups
+// first (joinThread); it is a thread of its own, which ends right after
+// the clone (startInNamespaces), so create itself never stays in them.
+// The child of "run" cannot do that: Pdeathsig ties it to the thread
+// that forked it, for its whole life; the OCI init has no Pdeathsig, as
+// it outlives create.
 type cgroupJoin struct {
 	v2    *os.File   // the v2 cgroup's directory; nil without one
 	tasks []*os.File // each v1 cgroup's tasks, open for writing
@@ -167,6 +173,16 @@ func openCgroupJoin(dirs []string) (*cgroupJoin, error) {
 	return j, nil
 }
 
+// joinThread moves the calling thread, alone, into each v1 cgroup.
+func (j *cgroupJoin) joinThread() error {
+	for _, f := range j.tasks {
+		if _, err := f.Write(joinSelf); err != nil {
+			return fmt.Errorf("cannot join the container's cgroup: %w", err)
+		}
+	}
+	return nil
+}
+
 // bornIn makes the init start in the v2 cgroup, if there is one.
 func (j *cgroupJoin) bornIn(sys *syscall.SysProcAttr) {
 	if j.v2 != nil {
@@ -174,7 +190,7 @@ func (j *cgroupJoin) bornIn(sys *syscall.SysProcAttr) {
 	}
 }
 
-// close closes the files: the init has its own once they are sent.
+// close closes the files, once the init is born.
 func (j *cgroupJoin) close() {
 	if j.v2 != nil {
 		j.v2.Close()

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -170,13 +169,13 @@ func startInit(b *bundle, o createOpts, r *record) (*exec.Cmd, *os.File, error) 
 	}
 	if err == nil {
 		defer join.close()
-		err = startInNamespaces(cmd, b.spec.Linux.Namespaces)
+		err = startInNamespaces(cmd, b.spec.Linux.Namespaces, join)
 	}
 	if err != nil {
 		ours.Close()
 		return nil, nil, err
 	}
-	if err := prepareInit(b, r, cmd.Process.Pid, ours, join, cgs); err != nil {
+	if err := prepareInit(b, r, cmd.Process.Pid, cgs); err != nil {
 		ours.Close()
 		return cmd, nil, err
 	}
@@ -184,8 +183,8 @@ func startInit(b *bundle, o createOpts, r *record) (*exec.Cmd, *os.File, error) 
 }
 
 // makeCgroups makes the container's cgroups before the init exists, and
-// opens what it needs to get in (cgroupJoin): the clone puts it in the
-// v2 one.
+// opens what it needs to be born in them (cgroupJoin): the v2 one goes
+// to the clone.
 func makeCgroups(b *bundle, r *record, cmd *exec.Cmd) (*cgroupJoin, containerCgroups, error) {
 	cgs, dirs, made, err := setupCgroups(b.spec, r.ID)
 	r.Cgroups, r.Created = dirs, made // even after a failure: undo removes them
@@ -200,10 +199,9 @@ func makeCgroups(b *bundle, r *record, cmd *exec.Cmd) (*cgroupJoin, containerCgr
 	return join, cgs, nil
 }
 
-// prepareInit records the init, writes its cgroups' limits, has it join
-// its v1 cgroups and runs the hooks that run outside the container
-// while the init waits.
-func prepareInit(b *bundle, r *record, pid int, sync *os.File, join *cgroupJoin, cgs containerCgroups) (err error) {
+// prepareInit records the init, writes its cgroups' limits and runs the
+// hooks that run outside the container while the init waits.
+func prepareInit(b *bundle, r *record, pid int, cgs containerCgroups) (err error) {
 	r.Pid = pid
 	if r.InitStart, err = processStart(pid); err != nil {
 		return fmt.Errorf("the container's init ended at once: %w", err)
@@ -212,9 +210,6 @@ func prepareInit(b *bundle, r *record, pid int, sync *os.File, join *cgroupJoin,
 		return err
 	}
 	if err := cgs.writeLimits(b.spec.Linux.Resources); err != nil {
-		return err
-	}
-	if err := sendCgroups(sync, join.tasks); err != nil {
 		return err
 	}
 	if err := runHooks("prestart", b.spec.Hooks, r); err != nil {
@@ -226,7 +221,7 @@ func prepareInit(b *bundle, r *record, pid int, sync *os.File, join *cgroupJoin,
 // syncPair is a socket pair between create and the init: one line each
 // way, both ends close-on-exec except the one the init inherits. Our end
 // is non-blocking, which os.NewFile needs to make it pollable: only then
-// does readReply's deadline hold.
+// does waitReady's deadline hold.
 func syncPair() (ours, theirs *os.File, err error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err == nil {
@@ -304,10 +299,11 @@ func initCommand(b *bundle, o createOpts, id string, sync, listener *os.File) (*
 
 // startInNamespaces starts the init. New namespaces come from the
 // clone flags; a namespace given by path is joined first, by this
-// thread, with setns(2), so that the clone inherits it. That thread is
-// locked and never unlocked: Go ends it with its goroutine, and no other
-// goroutine ever runs in those namespaces.
-func startInNamespaces(cmd *exec.Cmd, namespaces []specs.LinuxNamespace) error {
+// thread, with setns(2), so that the clone inherits it, and so are the
+// v1 cgroups (cgroupJoin). That thread is locked and never unlocked: Go
+// ends it with its goroutine, and no other goroutine ever runs in those
+// namespaces and cgroups.
+func startInNamespaces(cmd *exec.Cmd, namespaces []specs.LinuxNamespace, join *cgroupJoin) error {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -316,6 +312,10 @@ func startInNamespaces(cmd *exec.Cmd, namespaces []specs.LinuxNamespace) error {
 				done <- err
 				return
 			}
+		}
+		if err := join.joinThread(); err != nil {
+			done <- err
+			return
 		}
 		if err := cmd.Start(); err != nil {
 			done <- fmt.Errorf("cannot start the container's init: %w", err)
@@ -396,33 +396,6 @@ func sameNamespace(fd int, path string) bool {
 	return unix.Fstat(fd, &a) == nil && unix.Stat(path, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
-// sendCgroups sends the init the tasks files of its v1 cgroups, none
-// without, and waits until it has joined them: the hooks that run next
-// may look for the init in its cgroups.
-func sendCgroups(sync *os.File, files []*os.File) error {
-	fds := make([]int, len(files))
-	for i, f := range files {
-		fds[i] = int(f.Fd())
-	}
-	var rights []byte
-	if len(fds) > 0 {
-		rights = unix.UnixRights(fds...)
-	}
-	// Control, not Fd: Fd would make the socket blocking, and
-	// readReply's deadline would no longer hold.
-	conn, err := sync.SyscallConn()
-	if err == nil {
-		ctlErr := conn.Control(func(fd uintptr) {
-			err = unix.Sendmsg(int(fd), []byte{0}, rights, nil, 0)
-		})
-		err = cmp.Or(ctlErr, err)
-	}
-	if err != nil {
-		return fmt.Errorf("cannot send the container's init its cgroups: %w", err)
-	}
-	return readReply(sync, "joined")
-}
-
 // sendGo tells the init its state (for the hooks it runs) and to go on.
 func sendGo(sync *os.File, r *record) error {
 	data, _ := json.Marshal(r.specState()) // plain strings and ints always encode
@@ -432,21 +405,14 @@ func sendGo(sync *os.File, r *record) error {
 	return nil
 }
 
-// waitReady reads the init's answer once it has built the container.
+// waitReady reads the init's answer: "ready", or "error STATUS LINE",
+// the init's own error with the exit status create should fail with.
 func waitReady(sync *os.File) error {
 	defer sync.Close()
-	return readReply(sync, "ready")
-}
-
-// readReply reads one line from the init: want, or "error STATUS LINE",
-// the init's own error with the exit status create should fail with.
-// The init writes a line only when create waits for one, so the bufio
-// reader never holds back the next.
-func readReply(sync *os.File, want string) error {
 	_ = sync.SetReadDeadline(time.Now().Add(time.Minute))
 	line, err := bufio.NewReader(sync).ReadString('\n')
 	line = strings.TrimSpace(line)
-	if line == want {
+	if line == "ready" {
 		return nil
 	}
 	if rest, ok := strings.CutPrefix(line, "error "); ok {

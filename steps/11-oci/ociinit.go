@@ -5,7 +5,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -119,9 +118,6 @@ func ociInit(args []string) int {
 // setUp waits for "go", then builds the container around this process
 // and finds the program to run. It returns the program's path.
 func setUp(sync *os.File, fl initFlags) (string, *bundle, error) {
-	if err := joinCgroups(sync); err != nil {
-		return "", nil, err
-	}
 	line, err := bufio.NewReader(sync).ReadString('\n')
 	if err != nil {
 		return "", nil, fmt.Errorf("create gave up before the container was set up: %w", err)
@@ -142,44 +138,6 @@ func setUp(sync *os.File, fl initFlags) (string, *bundle, error) {
 		return "", nil, &exitError{status, err}
 	}
 	return path, b, nil
-}
-
-// maxCgroupFiles is more cgroup files than create can send: one per
-// hierarchy, and a v1 host has about a dozen.
-const maxCgroupFiles = 32
-
-// joinCgroups receives the files create opened in the container's
-// cgroups (sendCgroups), joins each, as the child of "run" joins its one
-// (joinCgroup), and tells create it has.
-func joinCgroups(sync *os.File) error {
-	oob := make([]byte, unix.CmsgSpace(4*maxCgroupFiles))
-	n, oobn, flags, _, err := unix.Recvmsg(int(sync.Fd()), make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
-	if err == nil && (n == 0 || flags&unix.MSG_CTRUNC != 0) {
-		err = errors.New("no cgroups message")
-	}
-	if err != nil {
-		return fmt.Errorf("create gave up before the container was set up: %w", err)
-	}
-	var fds []int
-	if oobn > 0 {
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil || len(msgs) != 1 {
-			return fmt.Errorf("create sent no cgroup files: %v", err)
-		}
-		if fds, err = unix.ParseUnixRights(&msgs[0]); err != nil {
-			return fmt.Errorf("create sent no cgroup files: %w", err)
-		}
-	}
-	for i, fd := range fds {
-		if err := joinCgroup(fd); err != nil {
-			for _, rest := range fds[i+1:] {
-				unix.Close(rest)
-			}
-			return err
-		}
-	}
-	_, err = fmt.Fprintln(sync, "joined")
-	return err
 }
 
 // buildContainer is create's work inside: namespaces that need the
