@@ -204,11 +204,19 @@ func measure(rows []*Row, cfg Config, res *Result) {
 	if cfg.ThroughputRuns <= 0 {
 		return
 	}
-	for _, r := range throughputRows(rows) {
-		for _, n := range cfg.Concurrency {
+	// Each concurrency level runs every row in turn, so that rows are
+	// compared at the same level minutes apart at most, not a whole
+	// row's levels apart; the table then lists them row by row.
+	trows := throughputRows(rows)
+	byRow := make([][]Throughput, len(trows))
+	for _, n := range cfg.Concurrency {
+		for i, r := range trows {
 			cfg.progress(fmt.Sprintf("bench: throughput of %s, %d at a time", r.Name, n))
-			res.Throughput = append(res.Throughput, measureThroughput(r, n, cfg.ThroughputRuns, cfg.Timeout))
+			byRow[i] = append(byRow[i], measureThroughput(r, n, cfg.ThroughputRuns, cfg.Timeout))
 		}
+	}
+	for _, ts := range byRow {
+		res.Throughput = append(res.Throughput, ts...)
 	}
 }
 

@@ -109,7 +109,7 @@ func parseFlags(args []string) (cfg bench.Config, out, png string, err error) {
 	fs.DurationVar(&cfg.Timeout, "timeout", 20*time.Second, "bound of one container run")
 	fs.Float64Var(&cfg.CPUs, "cpus", 0.5, "--cpus for step 05+, and the same CPU quota for runc and crun")
 	fs.IntVar(&cfg.MemoryRuns, "memory-runs", 5, "runs per step for the memory report (0: skip)")
-	fs.IntVar(&cfg.ThroughputRuns, "throughput-runs", 80, "containers per concurrency level (0: skip)")
+	fs.IntVar(&cfg.ThroughputRuns, "throughput-runs", 200, "containers per concurrency level (0: skip)")
 	conc := fs.String("concurrency", "1,2,4,8", "concurrency levels for throughput")
 	fs.BoolVar(&cfg.Lock, "lock", true, "hold the harness host lock, so privileged tests wait instead of running alongside")
 	fs.StringVar(&out, "out", "bench-out/bench.json", "JSON result file")
