@@ -88,7 +88,6 @@ func runInit(command []string, path string, signals chan os.Signal, execFD int) 
 		startReport.Close() // the command runs: "started" (run -d returns)
 		startReport = nil
 	}
-	notify(signals, forwardedOnceStarted) // while the command starts
 	go in.forwardSignals(signals)
 	if execFD != 0 {
 		go in.serveExec(os.NewFile(uintptr(execFD), "exec socket"))
@@ -114,8 +113,12 @@ func startProcess(path string, argv []string, files []uintptr, sys *syscall.SysP
 	return pid, err
 }
 
-// forwardSignals passes every signal the init gets on to the command.
+// forwardSignals asks Go for the rest of the signals passed on (see
+// forwarded), then passes every signal the init gets on to the command.
+// It asks while the main goroutine reaps: the command may be done
+// before the six round trips are.
 func (in *initProcess) forwardSignals(signals chan os.Signal) {
+	signal.Notify(signals, forwardedOnceStarted...)
 	for sig := range signals {
 		_ = unix.Kill(in.main, sig.(syscall.Signal)) // fails only once it is gone
 	}
