@@ -44,12 +44,12 @@ var step05 = Step{
 			Proves: "a CPU-burning command gets only about --cpus worth of CPU",
 			Hints: [...]string{
 				"A command burning CPU inside must get only about --cpus worth. Is the command itself in the cgroup with the quota, from its very first instruction?",
-				"Put the child in the cgroup before it may exec: write its PID to cgroup.procs from the parent, or (the reference, faster) send it the open tasks file and have every thread write 0 to it; then release it (a byte on the socket it waits on).",
+				"Put the child in the cgroup before it may exec: write its PID to cgroup.procs from the parent (the reference on v2), or, on v1, send it the open tasks file and have every thread write 0 to it (the reference, faster); then release it (a byte on the socket it waits on).",
 				"The article writes its own PID (os.Getpid) to tasks: the runtime is limited, not the container. And v1's tasks file moves one thread, the writer's with 0: a Go program has several.",
 			},
 			Mutants: []Mutant{
 				{"cgroup.enforced", 5, "never moves the child into the cgroup",
-					[]Edit{{"return joinCgroup(join)", "return unix.Close(join)", ""}}},
+					[]Edit{{"return cg.moveIn(cmd.Process.Pid)", "return nil", ""}}},
 			},
 			Run: checkQuotaEnforced,
 		},
@@ -100,7 +100,7 @@ var step05 = Step{
 			Proves: "the command is in its container's cgroup from its first instruction, never unlimited",
 			Hints: [...]string{
 				"The command must never run a moment outside its cgroup: look at the order in which the parent starts the child, moves it into the cgroup and lets it go on.",
-				"The child must be in the cgroup before it execs: join it as the child's first act (the reference writes 0 to tasks on every thread), or have the parent write its PID to cgroup.procs while it is still blocked on the sync socket; the command it execs inherits the cgroup.",
+				"The child must be in the cgroup before it execs: have the parent write its PID to cgroup.procs while the child is still blocked on the sync socket, or have the child join as its first act (the reference, on v1, writes 0 to tasks on every thread); the command it execs inherits the cgroup.",
 				"Moving the process after it has started looks fine in every limit you read later, but the command ran unlimited until then; and joining the cgroup from the runtime itself (the article's way) limits the wrong process.",
 			},
 			Mutants: []Mutant{
@@ -108,7 +108,7 @@ var step05 = Step{
 				// take longer than 100 ms to start and read its cgroup.
 				{"cgroup.from_start", 5, "releases the child first and moves it into its cgroup two seconds later, so the command starts unlimited",
 					[]Edit{
-						{"return joinCgroup(join)", "return unix.Close(join)", ""},
+						{"return cg.moveIn(cmd.Process.Pid)", "return nil", ""},
 						{"\tif err := releaseChild(syncWrite, host.cgroup); err != nil {\n\t\treturn 0, err\n\t}\n",
 							"\tif err := releaseChild(syncWrite, host.cgroup); err != nil {\n\t\treturn 0, err\n\t}\n" +
 								"\t_ = unix.Nanosleep(&unix.Timespec{Sec: 2}, nil)\n\t_ = host.cgroup.write(\"cgroup.procs\", strconv.Itoa(cmd.Process.Pid))\n", ""},

@@ -30,7 +30,7 @@ const cpuPeriod = 100000
 type cgroup struct {
 	dir  string   // e.g. /sys/fs/cgroup/cpu/stepbox-4242-1a2b3c4d
 	v2   bool     // cgroup v2 (cpu.max) rather than v1 (cpu.cfs_quota_us)
-	join *os.File // the file the child writes to to move in (openJoin); nil until opened
+	join *os.File // v1: the tasks file the child moves itself in through (moveIn); nil until opened
 }
 
 // newCgroup creates an empty cgroup for one container, directly under
@@ -169,42 +169,44 @@ func (cg *cgroup) setCPUQuota(cpus float64) error {
 	return cg.write("cpu.cfs_quota_us", strconv.Itoa(quota))
 }
 
-// openJoin opens the file through which the child moves itself into
-// the cgroup (joinCgroup): v1's tasks, v2's cgroup.procs. The parent
-// opens it, as root, and the kernel checks a write against the
-// credentials of whoever opened the file, so the child may use it even
-// where it is nobody on the host (in a user namespace, step 06).
-func (cg *cgroup) openJoin() error {
-	name := "tasks"
+// moveIn puts the child in the cgroup; whatever it forks or execs later
+// stays there. How depends on the version:
+//
+//   - v2: write its PID to cgroup.procs, which moves all its threads.
+//   - v1: open the cgroup's tasks file, which releaseChild sends to the
+//     child, and the child moves itself in (joinCgroup).
+//
+// Moving a whole process takes a lock that every fork and exit on the
+// machine reads, and taking it waits for an RCU grace period, 5 to 15
+// ms in a fifth or more of the runs (see "Why it is fast"). A thread
+// that moves only itself, by writing "0" to v1's tasks, skips that
+// lock. v2 has no such shortcut (outside threaded cgroups): there the
+// parent moves the child while the child's Go runtime starts, so that
+// the wait overlaps with it.
+func (cg *cgroup) moveIn(pid int) error {
 	if cg.v2 {
-		name = "cgroup.procs"
+		return cg.write("cgroup.procs", strconv.Itoa(pid))
 	}
-	f, err := os.OpenFile(filepath.Join(cg.dir, name), os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(cg.dir, "tasks"), os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("cannot open the cgroup's %s: %w", name, err)
+		return fmt.Errorf("cannot open the cgroup's tasks: %w", err)
 	}
 	cg.join = f
 	return nil
 }
 
-// joinSelf is what a process writes to a cgroup's tasks or cgroup.procs
-// to move itself: "0", the writer.
+// joinSelf is what a thread writes to a v1 cgroup's tasks to move
+// itself: "0", the writer.
 var joinSelf = []byte("0")
 
-// joinCgroup moves this process, every thread of it, into the cgroup
-// whose join file the parent sent, and closes the file. Whatever the
-// process forks or execs later stays in the cgroup.
-//
-// Why the child moves itself, rather than the parent writing its PID to
-// cgroup.procs (as runc does): moving a whole process takes a lock that
-// every fork and exit on the machine reads, and taking it waits for an
-// RCU grace period, 5 to 15 ms in a fifth or more of the runs (see "Why
-// it is fast"). v1's tasks file moves one thread, and when that thread
-// is the writer itself ("0"), the kernel skips that lock. So every
-// thread writes "0", at once, through syscall.AllThreadsSyscall. v2
-// has no such shortcut outside threaded cgroups: the first "0" to
-// cgroup.procs moves the whole process, lock and all, and the other
-// threads' writes find it there already.
+// joinCgroup moves this process into the v1 cgroup whose tasks file
+// the parent sent (moveIn), and closes the file. tasks moves one thread,
+// and a Go program has several, so every thread writes "0", at once,
+// through syscall.AllThreadsSyscall (which stops the world: no thread
+// starts or ends meanwhile). The parent opened the file, as root, and
+// the kernel checks a write against the credentials of whoever opened
+// the file, so the child may use it even where it is nobody on the host
+// (in a user namespace, step 06).
 func joinCgroup(join int) error {
 	defer unix.Close(join)
 	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_WRITE, uintptr(join), uintptr(unsafe.Pointer(&joinSelf[0])), 1)

@@ -17,13 +17,14 @@
 // written before it execs. The child waits on a socket while the parent
 // (as root) cables it to the stepbox0 bridge, configures its eth0,
 // creates a cgroup (an ordinary user runs without network or cgroup),
-// sets its CPU quota and sends the child its file to join it; then the
-// child joins, sets the hostname, sets lo up, makes its mounts private,
-// mounts a fresh /proc and a minimal /dev (bound from the host's devices)
-// into the rootfs (the overlay the child attached), pivots into it,
-// detaches the old root and replaces itself with CMD, found inside the
-// rootfs. The parent forwards signals, waits, and removes the cgroup, the
-// network and, unless --rm=false, the container's layer.
+// sets its CPU quota and moves the child into it (on v1 the child moves
+// itself in); then the child sets the hostname, sets lo up, makes its
+// mounts private, mounts a fresh /proc and a minimal /dev (bound from the
+// host's devices) into the rootfs (the overlay the child attached),
+// pivots into it, detaches the old root and replaces itself with CMD,
+// found inside the rootfs. The parent forwards signals, waits, and
+// removes the cgroup, the network and, unless --rm=false, the container's
+// layer.
 package main
 
 import (
@@ -210,11 +211,12 @@ func resolveImage(stateDir, name string) (string, error) {
 // runContainer re-executes this program as "child" and waits for it.
 //
 // The child starts blocked on a socket. Meanwhile the parent sets up the
-// container's host side (hostSide: its network and its cgroup); only
-// then does it send the byte that lets the child go on, with the
-// cgroup's open file, through which the child moves itself in before
-// anything else. So the command never runs a moment without its limit,
-// and the parent itself never joins the cgroup. Whatever happens next,
+// container's host side (hostSide: its network and its cgroup, into
+// which it moves the child); only then does it send the byte that lets
+// the child go on (on cgroup v1 with the cgroup's tasks file: there the
+// child moves itself in, before anything else). So the command never
+// runs a moment without its limit, and the parent itself never joins
+// the cgroup. Whatever happens next,
 // the host side is removed at the end.
 //
 // There is one cleanup for every failed setup, deferred once, as runc's
@@ -331,7 +333,7 @@ type hostSide struct {
 // when setUp returns, so that remove finds whatever was made; the first
 // error is the one reported.
 func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) (err error) {
-	cgroupDone := inBackground(func() error { return h.setUpCgroup(cfg) })
+	cgroupDone := inBackground(func() error { return h.setUpCgroup(cfg, cmd) })
 	overlayDone := inBackground(func() error { return h.overlayToChild(cfg, cmd) })
 	h.network, err = connectNetwork(cmd.Process.Pid, cfg.ports)
 	return firstError(<-overlayDone, err, <-cgroupDone)
@@ -365,10 +367,10 @@ func firstError(errs ...error) error {
 }
 
 // setUpCgroup creates the container's cgroup, sets its CPU quota and
-// opens the file the child joins it through (releaseChild sends it).
-// h.cgroup is set as soon as the cgroup exists, so that remove finds it
-// if a later step fails.
-func (h *hostSide) setUpCgroup(cfg config) error {
+// moves the child in (on cgroup v1, readies the file the child moves
+// itself in through: moveIn). h.cgroup is set as soon as the cgroup
+// exists, so that remove finds it if a later write fails.
+func (h *hostSide) setUpCgroup(cfg config, cmd *exec.Cmd) error {
 	if os.Geteuid() != 0 {
 		// Only root may create cgroups here (rootless runtimes ask
 		// systemd for a delegated one): run without, and say so.
@@ -383,7 +385,7 @@ func (h *hostSide) setUpCgroup(cfg config) error {
 	if err := cg.setCPUQuota(cfg.cpus); err != nil {
 		return err
 	}
-	return cg.openJoin()
+	return cg.moveIn(cmd.Process.Pid)
 }
 
 // remove takes away what setUp made, also after a half-done setUp. A
@@ -489,11 +491,12 @@ func syncSocket() (syncRead, syncWrite *os.File, err error) {
 
 // releaseChild sends the byte that waitForParent is blocked on: the
 // host side is ready, the child may go on. With it, as SCM_RIGHTS, goes
-// the cgroup's join file, which the child writes to to move itself in
-// (joinCgroup); without a cgroup (not root), the byte alone.
+// a v1 cgroup's tasks file, through which the child moves itself in
+// (moveIn, joinCgroup); otherwise (cgroup v2, or not root) the byte
+// alone.
 func releaseChild(syncWrite *os.File, cg *cgroup) error {
 	var rights []byte
-	if cg != nil {
+	if cg != nil && cg.join != nil {
 		rights = unix.UnixRights(int(cg.join.Fd()))
 	}
 	if err := unix.Sendmsg(int(syncWrite.Fd()), []byte{0}, rights, nil, 0); err != nil {
@@ -560,10 +563,10 @@ func child(args []string) int {
 	return execCommand(cfg.command)
 }
 
-// waitForParent blocks until the parent has made the cgroup, then moves
-// this process into it; it must be the child's first action. The parent
+// waitForParent blocks until the parent has made the cgroup, then, on
+// v1, moves this process into it; it must be the child's first action. The parent
 // passed one end of a socket pair as fd 3 and sends one byte when ready,
-// with the cgroup's join file when there is a cgroup. EOF without the
+// with the cgroup's tasks file on cgroup v1. EOF without the
 // byte means the parent gave up (it reports why). The socket is closed
 // here, so the command does not inherit fd 3; the join file came
 // close-on-exec, and joinCgroup closes it.
@@ -579,7 +582,7 @@ func waitForParent() error {
 		return fmt.Errorf("the parent did not finish setting up the container: %w", err)
 	}
 	if oobn == 0 {
-		return nil // no cgroup: the runtime is not root
+		return nil // no file: cgroup v2 (the parent moved us in), or not root
 	}
 	join, err := receivedFile(oob[:oobn])
 	if err != nil {

@@ -274,11 +274,12 @@ func resolveImage(stateDir, name string) (string, error) {
 // runContainer re-executes this program as "child" and waits for it.
 //
 // The child starts blocked on a socket. Meanwhile the parent sets up the
-// container's host side (hostSide: its network and its cgroup); only
-// then does it send the byte that lets the child go on, with the
-// cgroup's open file, through which the child moves itself in before
-// anything else. So the command never runs a moment without its limit,
-// and the parent itself never joins the cgroup. Whatever happens next,
+// container's host side (hostSide: its network and its cgroup, into
+// which it moves the child); only then does it send the byte that lets
+// the child go on (on cgroup v1 with the cgroup's tasks file: there the
+// child moves itself in, before anything else). So the command never
+// runs a moment without its limit, and the parent itself never joins
+// the cgroup. Whatever happens next,
 // the host side is removed at the end.
 //
 // There is one cleanup for every failed setup, deferred once, as runc's
@@ -426,7 +427,7 @@ type hostSide struct {
 // when setUp returns, so that remove finds whatever was made; the first
 // error is the one reported.
 func (h *hostSide) setUp(cfg config, cmd *exec.Cmd) (err error) {
-	cgroupDone := inBackground(func() error { return h.setUpCgroup(cfg) })
+	cgroupDone := inBackground(func() error { return h.setUpCgroup(cfg, cmd) })
 	overlayDone := inBackground(func() error { return h.overlayToChild(cfg, cmd) })
 	if err = h.recordCreated(cfg); err == nil {
 		h.network, err = connectNetwork(cmd.Process.Pid, cfg.ports)
@@ -465,10 +466,10 @@ func firstError(errs ...error) error {
 }
 
 // setUpCgroup creates the container's cgroup, sets its CPU quota and
-// opens the file the child joins it through (releaseChild sends it).
-// h.cgroup is set as soon as the cgroup exists, so that remove finds it
-// if a later step fails.
-func (h *hostSide) setUpCgroup(cfg config) error {
+// moves the child in (on cgroup v1, readies the file the child moves
+// itself in through: moveIn). h.cgroup is set as soon as the cgroup
+// exists, so that remove finds it if a later write fails.
+func (h *hostSide) setUpCgroup(cfg config, cmd *exec.Cmd) error {
 	if os.Geteuid() != 0 {
 		// Only root may create cgroups here (rootless runtimes ask
 		// systemd for a delegated one): run without, and say so.
@@ -483,7 +484,7 @@ func (h *hostSide) setUpCgroup(cfg config) error {
 	if err := cg.setCPUQuota(cfg.cpus); err != nil {
 		return err
 	}
-	return cg.openJoin()
+	return cg.moveIn(cmd.Process.Pid)
 }
 
 // recordCreated writes the container's state, "created". The child
@@ -704,11 +705,12 @@ func syncSocket() (syncRead, syncWrite *os.File, err error) {
 
 // releaseChild sends the byte that waitForParent is blocked on: the
 // host side is ready, the child may go on. With it, as SCM_RIGHTS, goes
-// the cgroup's join file, which the child writes to to move itself in
-// (joinCgroup); without a cgroup (not root), the byte alone.
+// a v1 cgroup's tasks file, through which the child moves itself in
+// (moveIn, joinCgroup); otherwise (cgroup v2, or not root) the byte
+// alone.
 func releaseChild(syncWrite *os.File, cg *cgroup) error {
 	var rights []byte
-	if cg != nil {
+	if cg != nil && cg.join != nil {
 		rights = unix.UnixRights(int(cg.join.Fd()))
 	}
 	if err := unix.Sendmsg(int(syncWrite.Fd()), []byte{0}, rights, nil, 0); err != nil {
@@ -827,10 +829,10 @@ func prepareChild(args []string) (config, error) {
 }
 
 // waitForParent blocks until the parent has made the cgroup and cabled
-// the network, then moves this process into the cgroup, so it must come
-// before the command starts. The parent
+// the network, then, on v1, moves this process into the cgroup, so it
+// must come before the command starts. The parent
 // passed one end of a socket pair as fd 3 and sends one byte when ready,
-// with the cgroup's join file when there is a cgroup. EOF without the
+// with the cgroup's tasks file on cgroup v1. EOF without the
 // byte means the parent gave up (it reports why). The socket is closed
 // here, so the command does not inherit fd 3; the join file came
 // close-on-exec, and joinCgroup closes it.
@@ -846,7 +848,7 @@ func waitForParent() error {
 		return fmt.Errorf("the parent did not finish setting up the container: %w", err)
 	}
 	if oobn == 0 {
-		return nil // no cgroup: the runtime is not root
+		return nil // no file: cgroup v2 (the parent moved us in), or not root
 	}
 	join, err := receivedFile(oob[:oobn])
 	if err != nil {
