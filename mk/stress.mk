@@ -1,6 +1,9 @@
 # make stress: the long robustness tests, also run by CI.
 #   - 200 runs of step 05 at concurrency 8 (harness/stress_test.go, -tags stress),
 #     then the fault and bad-input tests again, all under the host guard;
+#   - 1000 `run --bundle` in a row on runc, crun and step 11
+#     (harness/oci/stress_test.go): a fault that one run in a hundred
+#     shows (step 11 killed by its own delete, before a1c47b6) needs them;
 #   - every fuzz target for FUZZTIME each: the step CLI's flag parsing and
 #     the probe's report, mountinfo and cgroup-file parsers.
 # FUZZTIME is a count of runs (250000x: 10 to 25 s a target here), not a
@@ -17,7 +20,7 @@ STRESS_FUZZ := ./steps/05-cgroups:FuzzParseRun \
 
 .PHONY: stress
 stress: deps
-	$(GO) test -count=1 -tags stress -timeout 20m $(if $(SUDO),-exec '$(SUDO)') -run 'TestStress|TestFault|TestBadInvocations' ./harness/
+	$(GO) test -count=1 -tags stress -timeout 20m $(if $(SUDO),-exec '$(SUDO)') -run 'TestStress|TestFault|TestBadInvocations' ./harness/ ./harness/oci/
 	@set -e; for target in $(STRESS_FUZZ); do \
 		pkg=$${target%%:*}; fuzz=$${target##*:}; \
 		echo "fuzz $$fuzz in $$pkg, $(FUZZTIME)"; \
