@@ -13,8 +13,9 @@ import (
 // types: only the fields runc, crun and step 11 need to run /bin/true
 // with the namespaces of step 05.
 
-// ociOptions is what varies between bundles.
-type ociOptions struct {
+// OCIOptions is what varies between bundles (also make stress's, in
+// harness/oci).
+type OCIOptions struct {
 	Rootfs     string   // absolute path of the root filesystem
 	Args       []string // the container's command
 	CgroupPath string   // e.g. /stepbox-bench-runc-1234; "" lets the runtime choose
@@ -29,7 +30,7 @@ const cpuPeriod = 100000
 // as in the steps), a fresh /proc and a tmpfs /dev (the runtime fills in
 // the standard devices), and, like step 05's cgroup, a CPU quota. No
 // terminal: stdio are the bench's, as for every other row.
-func newOCISpec(o ociOptions) specs.Spec {
+func newOCISpec(o OCIOptions) specs.Spec {
 	spec := specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
@@ -57,9 +58,9 @@ func newOCISpec(o ociOptions) specs.Spec {
 	return spec
 }
 
-// writeBundle makes dir an OCI bundle: dir/config.json. The rootfs stays
+// WriteBundle makes dir an OCI bundle: dir/config.json. The rootfs stays
 // where it is (root.path is absolute), so every runtime shares one copy.
-func writeBundle(dir string, o ociOptions) error {
+func WriteBundle(dir string, o OCIOptions) error {
 	if !filepath.IsAbs(o.Rootfs) {
 		return fmt.Errorf("bundle %s: rootfs %q must be absolute", dir, o.Rootfs)
 	}

@@ -12,8 +12,8 @@ import (
 // runtimes themselves are exercised by the bench.
 func TestWriteBundle(t *testing.T) {
 	dir := t.TempDir()
-	opts := ociOptions{Rootfs: "/tmp/x/rootfs", Args: []string{"/bin/true"}, CgroupPath: "/stepbox-bench-t", CPUs: 0.5}
-	if err := writeBundle(filepath.Join(dir, "b"), opts); err != nil {
+	opts := OCIOptions{Rootfs: "/tmp/x/rootfs", Args: []string{"/bin/true"}, CgroupPath: "/stepbox-bench-t", CPUs: 0.5}
+	if err := WriteBundle(filepath.Join(dir, "b"), opts); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "b", "config.json"))
@@ -53,11 +53,11 @@ func TestWriteBundle(t *testing.T) {
 }
 
 func TestBundleWithoutQuotaOrRelativeRootfs(t *testing.T) {
-	spec := newOCISpec(ociOptions{Rootfs: "/r", Args: []string{"/bin/true"}})
+	spec := newOCISpec(OCIOptions{Rootfs: "/r", Args: []string{"/bin/true"}})
 	if spec.Linux.Resources != nil {
 		t.Errorf("CPUs 0 should set no resources, got %+v", spec.Linux.Resources)
 	}
-	if err := writeBundle(t.TempDir(), ociOptions{Rootfs: "rootfs"}); err == nil {
+	if err := WriteBundle(t.TempDir(), OCIOptions{Rootfs: "rootfs"}); err == nil {
 		t.Error("a relative rootfs should be refused: runtimes resolve it against the bundle")
 	}
 }

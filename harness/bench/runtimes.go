@@ -59,13 +59,13 @@ func ociRow(rt ociRuntime, tmp, rootfs string, cpus float64, timeout time.Durati
 	for w := range bundles {
 		suffix := map[bool]string{true: "", false: fmt.Sprintf("-%d", w)}[w == 0]
 		bundles[w] = filepath.Join(tmp, "bundle-"+rt.name+suffix)
-		opts := ociOptions{
+		opts := OCIOptions{
 			Rootfs:     rootfs,
 			Args:       []string{"/bin/true"},
 			CgroupPath: fmt.Sprintf("/stepbox-bench-%s-%d%s", rt.name, os.Getpid(), suffix),
 			CPUs:       cpus,
 		}
-		if err := writeBundle(bundles[w], opts); err != nil {
+		if err := WriteBundle(bundles[w], opts); err != nil {
 			return &Row{Name: rt.name, Note: err.Error()}
 		}
 	}
