@@ -177,8 +177,8 @@ func resolveRootfs(path string) (string, error) {
 // the child); only then does it send the byte that lets the child go on
 // (on cgroup v1 with the cgroup's tasks file: there the child moves
 // itself in, before anything else). So the command never runs a moment
-// without its limit, and the parent itself never joins the cgroup. Whatever happens next, the host side is
-// removed at the end.
+// without its limit, and the parent itself never joins the cgroup.
+// Whatever happens next, the host side is removed at the end.
 //
 // There is one cleanup for every failed setup, deferred once, as runc's
 // initProcess.start has: kill the child, which never ran the command,
@@ -428,13 +428,13 @@ func child(args []string) int {
 	return execCommand(cfg.command)
 }
 
-// waitForParent blocks until the parent has made the cgroup, then, on
-// v1, moves this process into it; it must be the child's first action. The parent
-// passed one end of a socket pair as fd 3 and sends one byte when ready,
-// with the cgroup's tasks file on cgroup v1. EOF without the
-// byte means the parent gave up (it reports why). The socket is closed
-// here, so the command does not inherit fd 3; the join file came
-// close-on-exec, and joinCgroup closes it.
+// waitForParent blocks until the parent has made the cgroup, then, on v1,
+// moves this process into it; it must be the child's first action. The
+// parent passed one end of a socket pair as fd 3 and sends one byte when
+// ready, with the cgroup's tasks file on cgroup v1. EOF without the byte
+// means the parent gave up (it reports why). The socket is closed here,
+// so the command does not inherit fd 3; the join file came close-on-exec,
+// and joinCgroup closes it.
 func waitForParent() error {
 	syncSocket := os.NewFile(3, "sync socket")
 	defer syncSocket.Close()

@@ -745,10 +745,11 @@ func waitForChild(cmd *exec.Cmd) (int, error) {
 //
 // It prepares its root, and with the init gets the init ready, while the
 // parent records the container, makes the network and the cgroup (all
-// outside its reach, so none needs waiting for), and waits for the
-// parent only before the command starts: the two halves of the work
-// overlap instead of adding up (see "Why it is fast"). A failure is reported after the wait, so the
-// parent has finished and the error stays the one line on stderr.
+// outside its reach, so none needs waiting for), and waits for the parent
+// only before the command starts: the two halves of the work overlap
+// instead of adding up (see "Why it is fast"). A failure is reported
+// after the wait, so the parent has finished and the error stays the one
+// line on stderr.
 func child(args []string) int {
 	cfg, prepareErr := prepareChild(args)
 	var ready initReady

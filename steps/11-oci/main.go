@@ -778,11 +778,12 @@ func waitForChild(cmd *exec.Cmd) (int, error) {
 // child prepares the container, then becomes the command, or with
 // --init stays as its PID 1 and starts the command (init.go).
 //
-// It prepares its root, confines itself and gets the init ready while
-// the parent records the container, makes the network and the cgroup
-// (all outside its reach, so none needs waiting for), and waits for the parent only before the
-// command starts, as in step 09. A failure is reported after the wait,
-// so the parent has finished and the error stays the one line on stderr.
+// It prepares its root, confines itself and gets the init ready while the
+// parent records the container, makes the network and the cgroup (all
+// outside its reach, so none needs waiting for), and waits for the parent
+// only before the command starts, as in step 09. A failure is reported
+// after the wait, so the parent has finished and the error stays the one
+// line on stderr.
 func child(args []string) int {
 	// One P: the child runs one goroutine at a time and needs no
 	// parallelism, and each of confine's calls on every thread stops the
