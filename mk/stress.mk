@@ -3,7 +3,9 @@
 #     then the fault and bad-input tests again, all under the host guard;
 #   - 1000 `run --bundle` in a row on runc, crun and step 11
 #     (harness/oci/stress_test.go): a fault that one run in a hundred
-#     shows (step 11 killed by its own delete, before a1c47b6) needs them;
+#     shows (step 11 killed by its own delete, before a1c47b6) needs them.
+#     One package at a time (-p 1, as make test): each holds a host guard,
+#     and the other's cgroups would show in it;
 #   - every fuzz target for FUZZTIME each: the step CLI's flag parsing and
 #     the probe's report, mountinfo and cgroup-file parsers.
 # FUZZTIME is a count of runs (250000x: 10 to 25 s a target here), not a
@@ -20,7 +22,7 @@ STRESS_FUZZ := ./steps/05-cgroups:FuzzParseRun \
 
 .PHONY: stress
 stress: deps
-	$(GO) test -count=1 -tags stress -timeout 20m $(if $(SUDO),-exec '$(SUDO)') -run 'TestStress|TestFault|TestBadInvocations' ./harness/ ./harness/oci/
+	$(GO) test -count=1 -p 1 -tags stress -timeout 20m $(if $(SUDO),-exec '$(SUDO)') -run 'TestStress|TestFault|TestBadInvocations' ./harness/ ./harness/oci/
 	@set -e; for target in $(STRESS_FUZZ); do \
 		pkg=$${target%%:*}; fuzz=$${target##*:}; \
 		echo "fuzz $$fuzz in $$pkg, $(FUZZTIME)"; \
